@@ -1,0 +1,30 @@
+# brainbridge: every target sets itself up, so each works alone on a fresh clone.
+PY      ?= python3.11
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+TORCH   := torch==2.13.0
+
+.PHONY: setup study test bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	@# A plain `torch` requirement would pull a multi-GB CUDA build; install the CPU
+	@# build only when no torch is importable, and leave a user's own torch alone.
+	@$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install -q $(TORCH)
+	$(BIN)/pip install -q -e ".[dev]"
+	@touch $(STAMP)
+
+study: setup
+	$(BIN)/brainbridge run quickstart
+
+test: setup
+	$(BIN)/python -m pytest
+
+bench: setup
+	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf results .pytest_cache build *.egg-info

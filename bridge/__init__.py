@@ -1,0 +1,1 @@
+"""brainbridge: bridge package."""
