@@ -70,7 +70,9 @@ def run(build: Callable[[], Built], duration, *, target: str = "numpy", seed: in
         raise ValueError(f"duration must be a time (e.g. 500*ms), got {duration!r}")
     standalone = target == "cpp_standalone"
     if standalone:
-        directory = build_dir or tempfile.mkdtemp(prefix="brainbridge_standalone_")
+        # the study runner gives each worker slot its own directory: no races, builds reused
+        directory = (build_dir or os.environ.get("BRAINBRIDGE_STANDALONE_DIR")
+                     or tempfile.mkdtemp(prefix="brainbridge_standalone_"))
         b2.set_device("cpp_standalone", directory=directory, build_on_run=False)
     else:
         b2.prefs.codegen.target = target
@@ -80,7 +82,8 @@ def run(build: Callable[[], Built], duration, *, target: str = "numpy", seed: in
             np.random.seed(seed)
             b2.seed(seed)
         built = build()
-        built.network.run(duration, report=report)
+        # namespace={}: names resolve in each object's own namespace, never in this frame
+        built.network.run(duration, report=report, namespace={})
         if standalone:
             b2.device.build(directory=directory, compile=True, run=True,
                             debug=False, clean=False)

@@ -1,1 +1,86 @@
-"""brainbridge: studies package."""
+"""studies: runnable studies and the machinery they share (CLI, Dask runner, store, figure style).
+
+Command line (`brainbridge ...` or `python -m studies ...`):
+
+    brainbridge list [NAME]                       studies, descriptions, parameters and defaults
+    brainbridge run NAME [--set key=value ...] [--config FILE.toml] [--tiny | --quick]
+                         [--workers N | --scheduler ADDRESS] [--out DIR] [--retry-failed]
+    brainbridge report NAME [--out DIR]           rebuild results.csv and the figures, no compute
+
+Python:
+
+    import studies
+    res = studies.run("toy", preset="tiny", overrides={"seeds": (0, 1)}, workers=2)
+    res.table          # tidy DataFrame, also in results/toy/results.csv
+    studies.report("toy")
+
+Writing a study
+===============
+A study is one module `studies/<name>.py`, registered by one line in
+`studies/registry.py` (`"name": "studies.name"`). It holds no I/O, scheduling
+or caching; the runner owns those. It defines:
+
+- A docstring whose FIRST LINE is the one-line description `brainbridge list`
+  shows, followed by the question and the answer its figure gives.
+- `Params`: a frozen dataclass; its fields and defaults are what `list` shows
+  and `--set` changes. Field types: int, float, bool, str, `tuple[T, ...]` of
+  those, or any of them `| None` (tuples are written "0,1,2" on the command
+  line). It must have `seeds: tuple[int, ...]`. Avoid the field names seed,
+  metric, value, study, point (they are table columns).
+- Sweeps (the grid rule): a field made with `studies.axis(...)` is a sweep
+  axis, e.g. `model: tuple[str, ...] = axis("mlp", "cnn")`. The grid is the
+  Cartesian product of all axis fields and `seeds`; inside `point()` each
+  axis field holds ONE value (`params.model == "mlp"`). A plain tuple field
+  (e.g. `hidden: tuple[int, ...] = (128, 64)`) is not swept. For a grid that
+  is not a full product, define `grid(params) -> list[dict]` instead: each
+  dict is one point's overrides of Params fields plus its "seed" (use
+  `studies.product(...)` to build products).
+- `TINY`: a Params instance that runs in seconds (tests run it end to end);
+  optionally `QUICK` (used by `--quick`).
+- `point(params, seed) -> dict[str, float]`: computes one point from the
+  Params of that point and the seed (seed every random generator from it);
+  returns a flat dict of named numbers (NaN allowed). An exception marks the
+  point failed; the runner records the traceback and goes on.
+- `figures(table, out_dir) -> list[Path]`: draws from the tidy table (columns:
+  study, point, every parameter, seed, metric, value, elapsed_s, worker,
+  brainbridge, brian2, torch, numpy, git); make figures with
+  `studies.style.figure(nrows, ncols)`, draw mean ± spread over seeds with
+  `studies.style.mean_spread(ax, table, x=..., metric=..., by=...)`, and save
+  with `studies.style.save(fig, out_dir, name)` (PNG + SVG, returns the paths).
+- Optional `summary(table) -> str`: a few lines stating what the run found;
+  printed after `run` and `report`.
+- Optional `VERSION = 1`: part of every point's key; bump it when a change to
+  the study makes stored points stale.
+
+What the runner guarantees (see runner.py and store.py): a point's key is a
+hash of the study name, VERSION, its parameter values and seed, so rerunning
+with more seeds or a longer axis computes only the new points; each finished
+point is one JSON file written atomically, so a killed run resumes where it
+stopped; a point that raises is recorded with its traceback in failed/ and
+rerun only with `--retry-failed`; points run in-process (Dask's synchronous
+scheduler), on `--workers N` local processes or on a `--scheduler` cluster;
+each worker process has its own persistent Brian2 Cython cache, and studies
+that use cpp_standalone find a per-worker build directory in the environment
+variable BRAINBRIDGE_STANDALONE_DIR. See `studies/toy.py` for a complete small
+example.
+"""
+from importlib import import_module
+
+from .params import axis, product
+
+_LAZY = {"run": "studies.runner", "report": "studies.runner", "make_params": "studies.runner",
+         "RunResult": "studies.runner", "load": "studies.registry", "STUDIES": "studies.registry",
+         "style": "studies.style", "runner": "studies.runner", "registry": "studies.registry",
+         "store": "studies.store", "params": "studies.params"}
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'studies' has no attribute {name!r}")
+    module = import_module(_LAZY[name])
+    value = module if _LAZY[name] == f"studies.{name}" else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+__all__ = ["axis", "product", *_LAZY]

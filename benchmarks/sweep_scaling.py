@@ -1,0 +1,156 @@
+"""Sweep scaling: a grid of Brian2 (cython) points in-process versus on 2 Dask worker processes.
+
+What it shows:
+1. Speed-up of `--workers 2` over in-process on the same grid, once compiled
+   code is cached (the steady state of a long sweep): the claim is >= 1.7x on
+   2 cores.
+2. The compile cost is paid once per worker slot: within a run, the first
+   point on each worker carries Brian2's Cython compilation and later points
+   of the same network do not; in a later run, fresh worker processes load the
+   compiled code from their slot's persistent cache instead of compiling again.
+
+Each run is the command a user types (`python -m studies run toy ... [--workers 2]`)
+in a fresh process, timed from start to exit: imports, starting the
+LocalCluster and drawing the figures included. Each "cold" run starts from
+empty caches; each "warm" run uses new seeds (new points, nothing reused from
+the store) with the caches the cold runs left. "sum of point times / wall" is
+the parallelism actually obtained. The machine may be shared: the load average
+before and after each run is printed, and the warm pair is repeated, so one
+can tell contention from scaling.
+
+    python benchmarks/sweep_scaling.py                 # prints the table
+    python benchmarks/sweep_scaling.py --write docs/benchmarks_sweep.md
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+RATES = (5.0, 10.0, 20.0, 40.0)
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def _points(out: Path, keys: list[str]) -> list[dict]:
+    return [json.loads((out / "points" / f"{k}.json").read_text()) for k in keys]
+
+
+def one_run(label: str, out: Path, seeds, args, workers: int | None) -> dict:
+    """Run the grid once as a user would (`python -m studies run ...` in a fresh process);
+    returns wall time, load averages and per-worker point times in the order they ran."""
+    sets = [f"rate_in_hz={','.join(map(str, RATES))}", f"seeds={','.join(map(str, seeds))}",
+            "target=cython", f"n_neurons={args.n_neurons}", f"duration_ms={args.duration_ms}"]
+    cmd = [sys.executable, "-m", "studies", "run", "toy", "--out", str(out), "--no-progress",
+           "--set", *sets] + (["--workers", str(workers)] if workers else [])
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    load_before = os.getloadavg()[0]
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"{label} failed:\n{proc.stdout}\n{proc.stderr[-3000:]}")
+    keys = json.loads((out / "run.json").read_text())["keys"]
+    per_worker: dict[str, list[float]] = {}
+    busy = 0.0
+    for rec in sorted(_points(out, keys), key=lambda r: r["started_unix"]):
+        per_worker.setdefault(str(rec["worker"]), []).append(rec["elapsed_s"])
+        busy += rec["elapsed_s"]
+    return {"label": label, "wall_s": wall, "n": len(keys), "per_worker": per_worker,
+            "busy_s": busy, "load": (load_before, os.getloadavg()[0])}
+
+
+def _fmt_workers(per_worker: dict[str, list[float]]) -> str:
+    parts = []
+    for w, times in sorted(per_worker.items()):
+        later = f"{statistics.median(times[1:]):.1f}" if len(times) > 1 else "-"
+        parts.append(f"{w}: {times[0]:.1f} / {later} ({len(times)} pts)")
+    return "; ".join(parts)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=4, help=f"seeds per rate ({len(RATES)} rates)")
+    parser.add_argument("--duration-ms", type=float, default=5000.0)
+    parser.add_argument("--n-neurons", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=2, help="warm in-process/2-worker pairs")
+    parser.add_argument("--write", metavar="FILE.md", help="also write the results as Markdown")
+    parser.add_argument("--root", metavar="DIR", help="stores and caches here (default: a new "
+                        "temporary directory); with --skip-cold, reuse an earlier run's caches")
+    parser.add_argument("--skip-cold", action="store_true", help="only the warm pairs")
+    args = parser.parse_args(argv)
+
+    root = Path(args.root) if args.root else Path(tempfile.mkdtemp(prefix="brainbridge_sweep_"))
+    here, pair = root / "in_process", root / "workers2"
+    runs = []
+    seeds = list(range(args.seeds))
+    print(f"grid: {len(RATES)} rates x {args.seeds} seeds = {len(RATES) * args.seeds} points, "
+          f"toy study, cython, {args.n_neurons} neurons, {args.duration_ms:.0f} ms each", flush=True)
+    if not args.skip_cold:
+        runs.append(("in-process", "cold", one_run("in-process cold", here, seeds, args, None)))
+        print(runs[-1][2], flush=True)
+        runs.append(("2 workers", "cold", one_run("2 workers cold", pair, seeds, args, 2)))
+        print(runs[-1][2], flush=True)
+    offset = int(time.time()) % 100000 * 100  # new points in every invocation, same compiled code
+    for r in range(1, args.repeats + 1):
+        new = [s + offset + 10 * r for s in seeds]
+        runs.append(("in-process", f"warm {r}", one_run(f"in-process warm {r}", here, new, args, None)))
+        print(runs[-1][2], flush=True)
+        runs.append(("2 workers", f"warm {r}", one_run(f"2 workers warm {r}", pair, new, args, 2)))
+        print(runs[-1][2], flush=True)
+
+    lines = ["| mode | run | points | wall (s) | speed-up | sum of point times / wall "
+             "| per worker: first / median later point (s) | load avg before → after |",
+             "|---|---|---|---|---|---|---|---|"]
+    speedups = {}
+    for i, (mode, kind, res) in enumerate(runs):
+        speed = ""
+        if mode == "2 workers":
+            speedups[kind] = runs[i - 1][2]["wall_s"] / res["wall_s"]
+            speed = f"{speedups[kind]:.2f}×"
+        lines.append(f"| {mode} | {kind} | {res['n']} | {res['wall_s']:.1f} | {speed} | "
+                     f"{res['busy_s'] / res['wall_s']:.2f} | "
+                     f"{_fmt_workers(res['per_worker'])} | {res['load'][0]:.1f} → {res['load'][1]:.1f} |")
+    warm = [v for k, v in speedups.items() if k.startswith("warm")]
+    verdict = (f"warm speed-up: median {statistics.median(warm):.2f}× "
+               f"(runs: {', '.join(f'{v:.2f}×' for v in warm)})")
+    if "cold" in speedups:
+        verdict += f"; cold: {speedups['cold']:.2f}×"
+    table = "\n".join(lines)
+    print("\n" + table + "\n\n" + verdict)
+
+    if args.write:
+        now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        machine = (f"{platform.node()}: {_cpu()}, {os.cpu_count()} logical cores, "
+                   f"Python {platform.python_version()}, {platform.system()} {platform.release()}")
+        cmd = "python benchmarks/sweep_scaling.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        Path(args.write).write_text(
+            f"# Sweep scaling: in-process versus `--workers 2`\n\n"
+            f"- date: {now}\n- machine: {machine}\n- command: `{cmd.strip()}`\n"
+            f"- grid: toy study, {len(RATES)} input rates × {args.seeds} seeds, Brian2 cython target, "
+            f"{args.n_neurons} LIF neurons × 1000 Poisson inputs, {args.duration_ms:.0f} ms per point\n\n"
+            f"{table}\n\n**{verdict}**\n")
+        print(f"written to {args.write}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

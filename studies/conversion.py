@@ -1,0 +1,157 @@
+"""ANN-to-SNN conversion: accuracy and per-layer similarity versus simulated time.
+
+Question: a ReLU network trained by backprop on the digits is converted into
+spiking neurons simulated in Brian2 (rate coding, reset by subtraction). How
+fast does the spiking network reach the ANN's accuracy, and what does each
+choice cost: the normalisation of the weights (max, 99.9th percentile,
+per-channel percentile), ideal integrate-and-fire versus leaky neurons with a
+refractory period, and constant-current versus Poisson input?
+
+Answer the figures give: `conversion_accuracy` shows accuracy against
+simulated time, one panel per model × neuron × input, a line per normalisation
+(mean ± s.d. over seeds) and the ANN's accuracy dashed. With ideal IF neurons
+and constant-current input the SNN reaches the ANN within tens of
+milliseconds; percentile normalisation converges faster than max (Rueckauer et
+al. 2017, Fig. 3); Poisson input and leak both slow convergence and leave a
+gap. `conversion_cka` shows the linear CKA (Kornblith et al. 2019) between
+each layer's ANN activations and SNN rates read out up to each time: it rises
+towards 1 as rates converge, deeper layers later.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .params import axis
+
+TIMES_MS = (4, 8, 16, 32, 64, 100, 200)
+
+
+@dataclass(frozen=True)
+class Params:
+    model: tuple[str, ...] = axis("mlp", "cnn")
+    normalisation: tuple[str, ...] = axis("max", "percentile", "channel")
+    neuron: tuple[str, ...] = axis("if", "lif")
+    input: tuple[str, ...] = axis("current", "poisson")
+    percentile: float = 99.9
+    duration_ms: float = 100.0       # readouts at every TIMES_MS up to this
+    dt_ms: float = 1.0
+    max_rate_hz: float = 1000.0      # rate standing for an activation of lambda (Poisson: max pixel rate)
+    epochs: int = 30                 # ANN training
+    hidden: int = 128                # MLP hidden units
+    n_test: int = 0                  # 0: the whole test split
+    target: str = "cython"           # Brian2 code generation
+    seeds: tuple[int, ...] = (0, 1, 2)
+
+
+TINY = Params(model=("mlp",), normalisation=("max", "percentile"), neuron=("if",),
+              input=("current",), duration_ms=32.0, epochs=3, hidden=32, n_test=40,
+              target="numpy", seeds=(0,))
+QUICK = Params(normalisation=("max", "percentile"), neuron=("if",), input=("current", "poisson"),
+               epochs=15, n_test=180, seeds=(0, 1))
+
+
+def _model(name: str, hidden: int, seed: int):
+    import torch
+    from ann import models
+
+    torch.manual_seed(seed)  # the initial weights: fit() seeds only the training order
+
+    if name == "mlp":
+        return models.MLP(64, [hidden], 10)
+    if name == "cnn":
+        return models.CNN(side=8, channels=(16, 32), out_features=10, batch_norm=True, pool="avg")
+    raise ValueError(f"unknown model {name!r}; choose one of: mlp, cnn")
+
+
+def point(p: Params, seed: int) -> dict[str, float]:
+    """Train one ANN, convert it with one setting, and read out accuracy/CKA over time."""
+    from ann import data, train
+    from bridge import compare, convert
+
+    ds = data.digits(seed=seed)
+    test = ds.test if not p.n_test else ds.test.subset(np.arange(min(p.n_test, len(ds.test))))
+    net = _model(p.model, p.hidden, seed)
+    train.fit(net, ds.train, epochs=p.epochs, seed=seed, device="cpu", progress=False)
+    ann_acc = train.evaluate(net, test)
+    snn = convert.to_snn(net, calibration=ds.train.x, neuron=p.neuron, normalisation=p.normalisation,
+                         percentile=p.percentile, input=p.input, max_rate_hz=p.max_rate_hz)
+    res = snn.evaluate(test, duration_ms=p.duration_ms, dt_ms=p.dt_ms, target=p.target, seed=seed)
+    out = {"ann_acc": ann_acc, "snn_acc": res.accuracy, "gap_pp": 100 * (ann_acc - res.accuracy),
+           "sim_wall_s": res.wall_s}
+    for t in (t for t in TIMES_MS if t <= p.duration_ms):
+        step = int(round(t / p.dt_ms)) - 1
+        out[f"acc@{t}ms"] = float(res.accuracy_t[step])
+    acts = convert.ann_activations(net, test.x)
+    n = len(test.x)
+    for t in (t for t in TIMES_MS if t <= p.duration_ms):
+        for pop in snn.populations:
+            counts = res.record.spike_counts(pop, 0.0, t * 1e-3).reshape(n, -1)  # (N, n) sample-major
+            out[f"cka_{pop}@{t}ms"] = compare.linear_cka(acts[pop], counts.astype(float))
+    return out
+
+
+def _at_times(table, prefix: str):
+    """Rows of metrics '<prefix>...@<t>ms' with a numeric time_ms column."""
+    rows = table[table["metric"].str.match(prefix + r"(_\w+)?@\d+ms$")].copy()
+    rows["time_ms"] = rows["metric"].str.extract(r"@(\d+)ms")[0].astype(float)
+    return rows
+
+
+def figures(table, out_dir: Path) -> list[Path]:
+    from . import style
+
+    paths = []
+    acc = _at_times(table, "acc")
+    combos = acc[["neuron", "input"]].drop_duplicates().sort_values(["neuron", "input"]).values.tolist()
+    models = sorted(acc["model"].unique())
+    fig, axes = style.figure(len(models), len(combos), squeeze=False)
+    for r, model in enumerate(models):
+        for c, (neuron, inp) in enumerate(combos):
+            ax = axes[r][c]
+            part = acc[(acc["model"] == model) & (acc["neuron"] == neuron) & (acc["input"] == inp)]
+            if part.empty:
+                ax.set_visible(False)
+                continue
+            part = part.assign(metric="acc")
+            style.mean_spread(ax, part, "time_ms", "acc", by="normalisation")
+            ann = table[(table["metric"] == "ann_acc") & (table["model"] == model)]["value"].mean()
+            ax.axhline(ann, color="k", linestyle="--", linewidth=1, label=f"ANN {ann:.3f}")
+            ax.set_xscale("log")
+            ax.set_xlabel("simulated time (ms)")
+            ax.set_ylabel("test accuracy")
+            ax.set_title(f"{model.upper()}, {neuron.upper()} neurons, {inp} input")
+            ax.legend(fontsize="small")
+    fig.suptitle("Converted SNN accuracy vs simulated time (mean ± s.d. over seeds; dashed: ANN)")
+    paths += style.save(fig, out_dir, "conversion_accuracy")
+
+    cka = _at_times(table, "cka")
+    cka["layer"] = cka["metric"].str.extract(r"cka_(\w+)@")[0]
+    ref = cka[(cka["neuron"] == cka["neuron"].min()) & (cka["input"] == cka["input"].min())]
+    norm = "percentile" if "percentile" in set(ref["normalisation"]) else ref["normalisation"].min()
+    ref = ref[ref["normalisation"] == norm]
+    fig, axes = style.figure(1, len(models), squeeze=False)
+    for c, model in enumerate(models):
+        ax = axes[0][c]
+        part = ref[ref["model"] == model].assign(metric="cka")
+        style.mean_spread(ax, part, "time_ms", "cka", by="layer")
+        ax.set_xscale("log")
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel("simulated time (ms)")
+        ax.set_ylabel("linear CKA (ANN activation vs SNN rate)")
+        ax.set_title(f"{model.upper()}: {ref['neuron'].min().upper()}, {ref['input'].min()} input, {norm}")
+    fig.suptitle("Per-layer representational similarity vs simulated time")
+    paths += style.save(fig, out_dir, "conversion_cka")
+    return paths
+
+
+def summary(table) -> str:
+    """A few lines for the terminal: the best setting's gap at the longest readout."""
+    gap = table[table["metric"] == "gap_pp"]
+    keys = ["model", "normalisation", "neuron", "input"]
+    mean = gap.groupby(keys)["value"].mean().sort_values()
+    lines = ["ANN - SNN accuracy gap at the end of the run (percentage points, mean over seeds):"]
+    lines += [f"  {' / '.join(k)}: {v:+.2f}" for k, v in mean.items()]
+    return "\n".join(lines)

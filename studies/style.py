@@ -1,0 +1,128 @@
+"""The shared figure style: one look for every study's figures, PNG + SVG output.
+
+The runner calls each study's `figures(table, out_dir)` inside `context()`, so
+the style applies there without changing a user's global matplotlib settings.
+Figures are made without pyplot (`figure()` builds a `matplotlib.figure.Figure`
+drawn by the Agg renderer), so no display is needed and nothing leaks between
+calls; `save()` also accepts figures made with pyplot, and closes them.
+
+    fig, (ax1, ax2) = style.figure(ncols=2)
+    style.mean_spread(ax1, table, x="rate_in_hz", metric="rate_hz", by="model")
+    return style.save(fig, out_dir, "rates")       # [rates.png, rates.svg]
+"""
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+# Okabe & Ito (2008), "Color universal design": distinguishable with every common colour-vision deficiency
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
+
+RC = {
+    "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": False,
+    "axes.titlesize": 10,
+    "axes.labelsize": 9,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "legend.fontsize": 8,
+    "legend.frameon": False,
+    "font.size": 9,
+    "lines.linewidth": 1.5,
+    "lines.markersize": 4,
+    "figure.dpi": 100,
+    "savefig.dpi": 200,
+    "savefig.bbox": "tight",
+    "svg.fonttype": "none",   # keep text as text in SVG, editable in a vector editor
+    "svg.hashsalt": "brainbridge",  # stable element ids: the same figure gives the same file
+    "pdf.fonttype": 42,
+}
+
+PANEL_W, PANEL_H = 3.2, 2.6  # inches per panel: two panels fit a journal's full width
+
+
+@contextlib.contextmanager
+def context():
+    """Apply the brainbridge style inside a `with` block (restores the old settings after)."""
+    with matplotlib.rc_context(RC):
+        yield
+
+
+def figure(nrows: int = 1, ncols: int = 1, *, width: float | None = None,
+           height: float | None = None, squeeze: bool = True, **kwargs):
+    """A new Figure (not registered with pyplot) and its axes, sized per panel.
+
+    Returns (fig, axes): one Axes when nrows == ncols == 1 and squeeze, else an array.
+    """
+    with context():
+        fig = Figure(figsize=(width or PANEL_W * ncols, height or PANEL_H * nrows),
+                     layout="constrained")
+        axes = fig.subplots(nrows, ncols, squeeze=squeeze, **kwargs)
+    return fig, axes
+
+
+def save(fig, out_dir: str | Path, name: str) -> list[Path]:
+    """Write `fig` as out_dir/name.png and out_dir/name.svg; returns both paths."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / f"{name}.png", out_dir / f"{name}.svg"]
+    with context():
+        fig.savefig(paths[0])
+        fig.savefig(paths[1], metadata={"Date": None})  # no timestamp: reproducible files
+    if "matplotlib.pyplot" in sys.modules:  # a pyplot figure stays open until closed
+        import matplotlib.pyplot as plt
+
+        if plt.fignum_exists(getattr(fig, "number", -1)):
+            plt.close(fig)
+    return paths
+
+
+def summarise(table: pd.DataFrame, x: str, metric: str, by: str | None = None,
+              spread: str = "sd") -> pd.DataFrame:
+    """Mean and spread over seeds of one metric of a tidy results table.
+
+    Returns a frame with columns [by,] x, mean, spread, n (one row per x and group).
+    spread: "sd" (standard deviation), "sem" (standard error) or "ci95" (1.96 sem).
+    """
+    if spread not in ("sd", "sem", "ci95"):
+        raise ValueError(f"unknown spread {spread!r}; choose one of: sd, sem, ci95")
+    rows = table[table["metric"] == metric]
+    if rows.empty:
+        known = ", ".join(sorted(table["metric"].unique()))
+        raise ValueError(f"no metric {metric!r} in the table; it has: {known}")
+    keys = ([by] if by else []) + [x]
+    g = rows.groupby(keys, sort=True)["value"]
+    out = g.agg(mean="mean", sd="std", n="count").reset_index()
+    sd = out["sd"].fillna(0.0)  # one seed: no spread to show
+    out["spread"] = {"sd": sd, "sem": sd / np.sqrt(out["n"]),
+                     "ci95": 1.96 * sd / np.sqrt(out["n"])}[spread]
+    return out.drop(columns="sd")
+
+
+def mean_spread(ax, table: pd.DataFrame, x: str, metric: str, by: str | None = None,
+                spread: str = "sd", label: str | None = None, **line_kwargs) -> pd.DataFrame:
+    """Draw mean ± spread over seeds of `metric` against column `x`, one line per `by` group.
+
+    The mean is a line with markers, the spread a shaded band. Returns the
+    summary plotted (see `summarise`).
+    """
+    summary = summarise(table, x, metric, by, spread)
+    groups = summary.groupby(by, sort=True) if by else [(label, summary)]
+    for group, part in groups:
+        name = f"{by}={group}" if by and label is None else (label if not by else f"{label} {group}")
+        line, = ax.plot(part[x], part["mean"], marker="o", label=name, **line_kwargs)
+        ax.fill_between(part[x], part["mean"] - part["spread"], part["mean"] + part["spread"],
+                        color=line.get_color(), alpha=0.2, linewidth=0)
+    ax.set_xlabel(x)
+    ax.set_ylabel(metric)
+    if by or label:
+        ax.legend()
+    return summary
