@@ -1,0 +1,222 @@
+"""Named disorders: one lesion, with a severity, applied to any of the three systems.
+
+    sick = disorders.get("alzheimer", severity=0.3, seed=0)
+    sick_ann = sick.apply(model)        # torch nn.Module        -> lesioned copy (ann.lesion)
+    sick_snn = sick.apply(snn)          # converted SNN (.net)   -> same type, edited .net
+    sick_stdp = sick.apply(diehl_cook)  # NetworkSpec subclass   -> edited copy (bio.lesion)
+    disorders.list()                    # the names
+
+A disorder is the same mechanism on both sides: units <-> neurons, weights <->
+synapses, negative weights <-> inhibitory synapses, a unit's gain <-> a
+neuron's threshold distance. Severity runs from 0 (healthy: `apply` returns an
+unchanged copy) to 1 (the mechanism at its extreme). The original system is
+never modified, and the same seed gives the same lesion.
+
+These are caricatures of mechanisms, not models of diseases: each entry's
+description says which single mechanism it isolates and where the idea comes from.
+"""
+from __future__ import annotations
+
+import builtins
+import copy
+from dataclasses import dataclass
+from typing import Callable, NamedTuple
+
+import numpy as np
+from torch import nn
+
+from ann import lesion as ann_lesion
+from bio import lesion as bio_lesion
+from bio.spec import NetworkSpec
+
+# Multiple sclerosis at severity 1: delays grow by MS_DELAY_S plus a half-normal
+# jitter of std MS_JITTER_S, and MS_BLOCK of the synapses stop conducting. The
+# size is set against the few-ms integration windows of the converted networks
+# (dt = 1 ms): a few ms of slowing per synapse is what demyelination costs an
+# axon of several mm (conduction velocity falling from ~10 to ~1 m/s; Waxman 1977).
+MS_DELAY_S = 4e-3
+MS_JITTER_S = 2e-3
+MS_BLOCK = 0.5
+MS_NOISE = 0.5  # ANN analogue of temporal dispersion: activation noise std, relative
+PARKINSON_MAX_SHIFT = 1e6  # a threshold this far away is never reached (severity 1)
+
+
+class _Mechanism(NamedTuple):
+    description: str
+    ann: Callable[[nn.Module, float, int], nn.Module]
+    bio: Callable[[NetworkSpec, float, int], NetworkSpec]
+
+
+def _parkinson_shift(s: float) -> float:
+    # an ideal IF neuron fires at rate I / (threshold distance): scaling its gain by
+    # (1 - s) is the same as scaling the threshold distance by 1 / (1 - s)
+    return PARKINSON_MAX_SHIFT if s >= 1 else s / (1.0 - s)
+
+
+def _ms_ann(model, s, seed):
+    blocked = ann_lesion.prune(model, MS_BLOCK * s, method="random", seed=seed)
+    return ann_lesion.activation_noise(blocked, MS_NOISE * s, seed=seed + 1)
+
+
+def _ms_bio(spec, s, seed):
+    slowed = bio_lesion.slow_conduction(spec, MS_DELAY_S * s, MS_JITTER_S * s, seed=seed)
+    return bio_lesion.block_conduction(slowed, MS_BLOCK * s, seed=seed + 1)
+
+
+_REGISTRY: dict[str, _Mechanism] = {
+    "neurodegeneration": _Mechanism(
+        "Progressive neuron loss: a random fraction (= severity) of the units of every "
+        "hidden layer, or of the neurons of every hidden population, dies; a dead neuron "
+        "never fires and loses all its synapses. Diffuse cell death as in "
+        "neurodegenerative disease, the classic 'graceful degradation' test of "
+        "distributed networks (Rumelhart & McClelland 1986, PDP vol. 1 ch. 1; lesion "
+        "studies of trained networks: Hinton & Shallice 1991, Psychol Rev 98:74). "
+        "Severity 1 leaves no hidden neuron, hence chance-level accuracy.",
+        lambda m, s, seed: ann_lesion.ablate(m, s, mode="random", seed=seed),
+        lambda n, s, seed: bio_lesion.remove_neurons(n, s, mode="random", seed=seed)),
+    "alzheimer": _Mechanism(
+        "Diffuse synapse loss: a random fraction (= severity) of the weights of every "
+        "layer (synapses of every connection) is deleted, the neurons survive. Synapse "
+        "loss is the best correlate of cognitive decline in Alzheimer's disease (Terry "
+        "et al. 1991, Ann Neurol 30:572); modelled as random synaptic deletion by Horn, "
+        "Levy & Ruppin (1993, Neural Comput 5:736) without compensation.",
+        lambda m, s, seed: ann_lesion.prune(m, s, method="random", seed=seed),
+        lambda n, s, seed: bio_lesion.prune_synapses(n, s, method="random", seed=seed)),
+    "alzheimer_compensated": _Mechanism(
+        "Diffuse synapse loss as in 'alzheimer', with neuronal compensation: each "
+        "neuron scales its surviving incoming synapses by (synapses it had) / "
+        "(synapses it kept), restoring its expected input. Horn, Levy & Ruppin (1993, "
+        "Neural Comput 5:736) showed such compensation preserves memory performance in "
+        "an attractor network far into the deletion, as the enlarged surviving synapses "
+        "seen post mortem suggest (DeKosky & Scheff 1990, Ann Neurol 27:457).",
+        lambda m, s, seed: ann_lesion.prune(m, s, method="random", compensate=True, seed=seed),
+        lambda n, s, seed: bio_lesion.prune_synapses(n, s, method="random", compensate=True,
+                                                     seed=seed)),
+    "schizophrenia": _Mechanism(
+        "Over-pruning of the weakest synapses: the smallest-magnitude fraction "
+        "(= severity) of the weights (synapses) of every layer is deleted. Hoffman & "
+        "McGlashan (1997, Am J Psychiatry 154:1683) pruned the weakest connections of a "
+        "recurrent speech-perception network: moderate pruning improved perception, "
+        "excessive pruning produced 'hallucinated' percepts, after Feinberg's (1982) "
+        "hypothesis of excessive adolescent synaptic pruning in schizophrenia.",
+        lambda m, s, seed: ann_lesion.prune(m, s, method="magnitude", seed=seed),
+        lambda n, s, seed: bio_lesion.prune_synapses(n, s, method="magnitude", seed=seed)),
+    "epilepsy": _Mechanism(
+        "Loss of inhibition (E/I imbalance): every inhibitory synapse is weakened by the "
+        "factor (1 - severity): inhibitory connections in a spiking network, the "
+        "negative weights of an ANN (which become the inhibitory synapses of its "
+        "converted network). Reduced GABAergic inhibition is the classic route to "
+        "seizures (Dichter & Ayala 1987, Science 237:157); in the Brunel (2000, J Comput "
+        "Neurosci 8:183) network, lowering relative inhibition g drives the synchronous "
+        "regular state (see the 'epilepsy' study).",
+        lambda m, s, seed: ann_lesion.scale_weights(m, 1.0 - s, sign="negative"),
+        lambda n, s, seed: bio_lesion.scale_weights(n, 1.0 - s, which="inh")),
+    "parkinson": _Mechanism(
+        "Dopamine loss as reduced gain: every hidden unit's output is multiplied by "
+        "(1 - severity); in a spiking network every hidden neuron's threshold distance "
+        "is multiplied by 1 / (1 - severity), which scales an integrate-and-fire "
+        "neuron's rate by the same (1 - severity); severity 1 silences them. Modelling "
+        "catecholamines as the gain of units follows Servan-Schreiber, Printz & Cohen "
+        "(1990, Science 249:892); dopamine depletion lowering striatal responsiveness is "
+        "the core of the classic basal-ganglia model (Albin, Young & Penney 1989, Trends "
+        "Neurosci 12:366).",
+        lambda m, s, seed: ann_lesion.scale_gain(m, 1.0 - s),
+        lambda n, s, seed: bio_lesion.shift_thresholds(n, _parkinson_shift(s))),
+    "multiple_sclerosis": _Mechanism(
+        "Demyelination: conduction slows and disperses and some axons block (Smith & "
+        "McDonald 1999, Phil Trans R Soc B 354:1649). Spiking networks: every synaptic "
+        f"delay grows by {MS_DELAY_S * 1e3:g} ms x severity plus a half-normal jitter of "
+        f"std {MS_JITTER_S * 1e3:g} ms x severity, and {MS_BLOCK:g} x severity of the synapses "
+        "stop conducting. An ANN has no time, so its analogue is conduction block as the "
+        f"random removal of {MS_BLOCK:g} x severity of the weights, plus temporal dispersion as "
+        f"Gaussian noise on every hidden unit's output (std {MS_NOISE:g} x severity x the "
+        "output's std over the batch), drawn afresh each forward pass.",
+        _ms_ann, _ms_bio),
+    "stroke": _Mechanism(
+        "Focal lesion: a contiguous patch of units dies, a fraction (= severity) of every "
+        "hidden layer (or hidden population) at the same relative place, like an "
+        "ischaemic core through a cortical column (Murphy & Corbett 2009, Nat Rev "
+        "Neurosci 10:861). In convolutional layers the patch is a disc of positions in "
+        "every feature map; in a spiking population without a geometry it is a "
+        "contiguous block of neuron indices. Compare 'neurodegeneration': the same loss, "
+        "spread at random.",
+        lambda m, s, seed: ann_lesion.ablate(m, s, mode="patch", seed=seed),
+        lambda n, s, seed: bio_lesion.remove_neurons(n, s, mode="patch", seed=seed)),
+}
+
+NAMES = tuple(_REGISTRY)
+
+
+def list() -> builtins.list[str]:  # noqa: A001 (the name the project's API promises)
+    """Names of the available disorders."""
+    return builtins.list(NAMES)
+
+
+def _check_name(name: str) -> str:
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown disorder {name!r}; choose one of: {', '.join(NAMES)}")
+    return name
+
+
+def _check_severity(severity) -> float:
+    try:
+        s = float(severity)
+    except (TypeError, ValueError):
+        raise ValueError(f"severity must be a number in [0, 1], got {severity!r}") from None
+    if not 0.0 <= s <= 1.0 or np.isnan(s):
+        raise ValueError(f"severity must lie in [0, 1] (0 = healthy, 1 = extreme), got {severity!r}")
+    return s
+
+
+@dataclass(frozen=True)
+class Disorder:
+    """One named disorder at one severity, reproducible by its seed.
+
+    name:     one of `list()`.
+    severity: in [0, 1]; 0 changes nothing.
+    seed:     which units/synapses are hit (same seed, same lesion).
+    """
+
+    name: str
+    severity: float = 0.3
+    seed: int = 0
+
+    def __post_init__(self):
+        _check_name(self.name)
+        object.__setattr__(self, "severity", _check_severity(self.severity))
+        object.__setattr__(self, "seed", int(self.seed))
+
+    @property
+    def description(self) -> str:
+        """One paragraph: the mechanism, how it maps to each system, and its sources."""
+        return _REGISTRY[self.name].description
+
+    def apply(self, system):
+        """A lesioned copy of `system`, of the same type; `system` is left untouched.
+
+        system: a torch nn.Module (ann.lesion); a NetworkSpec such as the STDP
+        learner (bio.lesion); or an object holding one as `.net`, such as a
+        converted SNN (a shallow copy is returned with the edited `.net`).
+        """
+        mech = _REGISTRY[self.name]
+        if isinstance(system, nn.Module):
+            return copy.deepcopy(system) if self.severity == 0 else mech.ann(system, self.severity, self.seed)
+        if isinstance(system, NetworkSpec):
+            return copy.deepcopy(system) if self.severity == 0 else mech.bio(system, self.severity, self.seed)
+        if isinstance(getattr(system, "net", None), NetworkSpec):
+            new = copy.copy(system)
+            object.__setattr__(new, "net", self.apply(system.net))  # also for frozen dataclasses
+            return new
+        raise TypeError(f"cannot apply a disorder to {type(system).__name__}; pass a torch "
+                        "nn.Module, a bio NetworkSpec (e.g. DiehlCook) or an object with a "
+                        "NetworkSpec as .net (e.g. a converted SNN)")
+
+
+def get(name: str, severity: float = 0.3, seed: int = 0) -> Disorder:
+    """The disorder `name` at `severity` in [0, 1], its lesion drawn with `seed`."""
+    return Disorder(name, severity, seed)
+
+
+def describe() -> dict[str, str]:
+    """{name: description} of every disorder."""
+    return {name: mech.description for name, mech in _REGISTRY.items()}
