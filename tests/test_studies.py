@@ -1,0 +1,77 @@
+"""The comparison studies (quickstart, conversion, learning) run end to end with their TINY presets."""
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import pytest
+
+import studies
+
+
+def run_tiny(name, tmp_path, **overrides):
+    res = studies.run(name, preset="tiny", overrides=overrides or None, out=tmp_path / name,
+                      progress=False)
+    assert not res.failed, res.summary()
+    assert res.figure_error is None, res.figure_error
+    assert res.figures and all(p.exists() and p.stat().st_size > 0 for p in res.figures)
+    assert {p.suffix for p in res.figures} == {".png", ".svg"}
+    return res
+
+
+def value(table, metric, **where):
+    rows = table[table["metric"] == metric]
+    for key, val in where.items():
+        rows = rows[rows[key] == val]
+    assert len(rows), f"no {metric} where {where}"
+    return float(rows["value"].mean())
+
+
+@pytest.mark.parametrize("name", ["quickstart", "conversion", "learning"])
+def test_study_follows_the_interface(name):
+    module = studies.registry.load(name)
+    assert module.__doc__.strip().splitlines()[0]
+    assert isinstance(module.TINY, module.Params)
+
+
+def test_quickstart_tiny(tmp_path):
+    """The flagship: the converted SNN matches its ANN (IF neurons with reset by subtraction
+    approximate ReLU rates, Rueckauer et al. 2017), the hidden layer's rates keep the ANN's
+    geometry (CKA near 1), and removing every neuron leaves each system at chance."""
+    res = run_tiny("quickstart", tmp_path)
+    t = res.table
+    ann, conv = value(t, "ann_acc"), value(t, "converted_acc")
+    assert ann > 0.5 and abs(ann - conv) <= 0.1
+    assert value(t, "cka_h1") > 0.9
+    for system in ("ann_acc", "converted_acc", "stdp_acc"):
+        assert value(t, f"{system}@loss1") <= 0.25  # 30 test samples: chance is ~0.1
+    assert "test accuracy" in res.findings
+
+
+def test_conversion_tiny(tmp_path):
+    """Accuracy is read out at each time, and the SNN reaches the ANN within the run."""
+    t = run_tiny("conversion", tmp_path).table
+    assert set(t["normalisation"]) == {"max", "percentile"}
+    early, late = value(t, "acc@4ms"), value(t, "acc@32ms")
+    assert late >= early - 0.05
+    assert abs(value(t, "gap_pp")) <= 10
+
+
+def test_learning_tiny(tmp_path):
+    """Every system reports an accuracy for the samples seen, in [0, 1]."""
+    t = run_tiny("learning", tmp_path).table
+    metrics = {"ann_acc", "converted_acc", "stdp_acc", "ann_scratch_acc", "ann_transfer_acc",
+               "stdp_transfer_acc"}
+    assert metrics <= set(t["metric"])
+    assert t["value"].between(0, 1).all()
+
+
+def test_learning_stream_cycles_through_the_split():
+    """'Samples seen' beyond the split size revisits every sample before any repeats twice."""
+    from ann import data
+    from studies.learning import stream
+
+    split = data.digits(seed=0).train
+    s = stream(split, len(split) + 10, seed=0)
+    assert len(s) == len(split) + 10
+    first = s.x[: len(split)]
+    assert len({row.tobytes() for row in first}) == len({row.tobytes() for row in split.x})
