@@ -5,7 +5,7 @@ Targets (issue 3): test accuracy MLP >= 97%, CNN >= 98%, LSTM and GRU on row seq
 overhead of `train.fit` against a bare PyTorch loop (same model, data, batch size,
 epochs, optimiser and schedule) is at most 1.10x, measured in this run.
 
-    python benchmarks/ann_train.py [--seeds 0,1,2] [--out docs/benchmarks_ann.md]
+    python benchmarks/ann_train.py [--seeds 0,1,2] (writes its section of docs/benchmarks.md)
 
 Every model trains with `train.fit`'s defaults (30 epochs, batch 32, Adam, lr 5e-3,
 cosine schedule, 10% validation split); only the progress bar is off. Exits non-zero
@@ -180,15 +180,14 @@ def write_markdown(path, rows, ae, over, cuda, seeds, seconds):
     ]
     if cuda is None:
         lines.append("No CUDA device on this machine: the GPU figures could not be measured.")
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
+    if path:
+        from _docs import write_section
+        write_section("ann_train", "\n".join(lines))
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", default="0", help="comma-separated data/initialisation seeds")
-    p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "docs",
-                                                 "benchmarks_ann.md"))
     args = p.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
     torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
@@ -199,8 +198,8 @@ def main(argv=None):
     over = overhead()
     cuda = cuda_rates()
     seconds = time.perf_counter() - start
-    write_markdown(os.path.normpath(args.out), rows, ae, over, cuda, seeds, seconds)
-    print(f"wrote {os.path.normpath(args.out)} ({seconds:.0f} s)")
+    write_markdown(True, rows, ae, over, cuda, seeds, seconds)
+    print(f"wrote docs/benchmarks.md ({seconds:.0f} s)")
     missed = [r["model"] for r in rows if r["target"] and r["acc"] < r["target"]]
     if over["ratio"] > MAX_OVERHEAD:
         missed.append(f"fit overhead {over['ratio']:.3f}x")

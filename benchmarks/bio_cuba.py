@@ -18,7 +18,7 @@ the compared time is the simulation-only time Brian2 measures
 (results/last_run_info.txt); the compile + run wall time is listed apart.
 
     .venv/bin/python benchmarks/bio_cuba.py                       # all targets, 1 s simulated
-    .venv/bin/python benchmarks/bio_cuba.py --targets numpy cython --duration 0.5 --out docs/benchmarks_bio.md
+    .venv/bin/python benchmarks/bio_cuba.py --targets numpy cython --duration 0.5 --no-write
 """
 from __future__ import annotations
 
@@ -140,7 +140,7 @@ def main(argv=None):
     ap.add_argument("--duration", type=float, default=1.0, help="simulated seconds")
     ap.add_argument("--repeats", type=int, default=1, help="timed warm runs (best is kept)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", default=None, help="write the Markdown table to this file")
+    ap.add_argument("--no-write", action="store_true", help="do not write the table into docs/benchmarks.md")
     args = ap.parse_args(argv)
     duration = args.duration * second
     conn = connectivity(args.seed)
@@ -182,9 +182,9 @@ def main(argv=None):
                      f"{rate:.1f} | {'yes' if same else 'no'} |")
     table = "\n".join(lines) + "\n"
     print(table)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(table)
+    if not args.no_write:
+        from _docs import write_section
+        write_section("bio_cuba", "## CUBA network (Brette et al. 2007): bio vs hand-written Brian2\n\n" + table)
 
 
 if __name__ == "__main__":

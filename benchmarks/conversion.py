@@ -12,7 +12,7 @@ Claims checked (issue 4):
 
     .venv/bin/python benchmarks/conversion.py     (about 5-8 minutes on 2 cores)
 
-Prints a table and writes docs/benchmarks_conversion.md.
+Prints a table and writes its section of docs/benchmarks.md.
 """
 from __future__ import annotations
 
@@ -121,9 +121,8 @@ def main() -> int:
     total = time.perf_counter() - start
     md = report(acc_rows, curve_rows, cka_rows, speed_rows, total, ok)
     print(md)
-    out = Path(__file__).resolve().parents[1] / "docs" / "benchmarks_conversion.md"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(md)
+    from _docs import write_section
+    out = write_section("conversion", md)
     print(f"wrote {out}; all claims hold: {ok}")
     return 0 if ok else 1
 

@@ -8,7 +8,7 @@ training sample. The issue's target: >= 90% test accuracy with 400 neurons.
     .venv/bin/python benchmarks/stdp_digits.py                      # 100 and 400 neurons
     .venv/bin/python benchmarks/stdp_digits.py --sizes 400 --epochs 2
 
-Prints a table and writes it, with the date and machine, to docs/benchmarks_stdp.md
+Prints a table and writes it, with the date and machine, into docs/benchmarks.md
 (use --no-write to skip that).
 """
 from __future__ import annotations
@@ -69,7 +69,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--theta-plus-mv", type=float, default=None,
                     help="override the adaptive-threshold step (default: DiehlCookParams)")
-    ap.add_argument("--no-write", action="store_true", help="do not write docs/benchmarks_stdp.md")
+    ap.add_argument("--no-write", action="store_true", help="do not write into docs/benchmarks.md")
     args = ap.parse_args(argv)
     ds = digits(seed=0)
     params = DiehlCookParams()
@@ -84,8 +84,8 @@ def main(argv=None):
     if not args.no_write:
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         machine = f"{platform.node()}, {platform.processor() or platform.machine()}, {os.cpu_count()} cores"
-        out = ROOT / "docs" / "benchmarks_stdp.md"
-        out.write_text(f"# STDP digits benchmark (Diehl & Cook 2015)\n\n{stamp}; {machine}; "
+        from _docs import write_section
+        out = write_section("stdp_digits", f"## STDP digits benchmark (Diehl & Cook 2015)\n\n{stamp}; {machine}; "
                        f"target {args.target}, seed {args.seed}.\n"
                        f"Command: `.venv/bin/python benchmarks/stdp_digits.py --sizes {args.sizes} "
                        f"--epochs {args.epochs}`\n\n{text}\n")

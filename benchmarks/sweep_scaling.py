@@ -19,7 +19,7 @@ before and after each run is printed, and the warm pair is repeated, so one
 can tell contention from scaling.
 
     python benchmarks/sweep_scaling.py                 # prints the table
-    python benchmarks/sweep_scaling.py --write docs/benchmarks_sweep.md
+    python benchmarks/sweep_scaling.py --no-write
 """
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ def main(argv=None) -> int:
     parser.add_argument("--duration-ms", type=float, default=5000.0)
     parser.add_argument("--n-neurons", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=2, help="warm in-process/2-worker pairs")
-    parser.add_argument("--write", metavar="FILE.md", help="also write the results as Markdown")
+    parser.add_argument("--no-write", action="store_true", help="do not write the results into docs/benchmarks.md")
     parser.add_argument("--root", metavar="DIR", help="stores and caches here (default: a new "
                         "temporary directory); with --skip-cold, reuse an earlier run's caches")
     parser.add_argument("--skip-cold", action="store_true", help="only the warm pairs")
@@ -137,18 +137,19 @@ def main(argv=None) -> int:
     table = "\n".join(lines)
     print("\n" + table + "\n\n" + verdict)
 
-    if args.write:
+    if not args.no_write:
         now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         machine = (f"{platform.node()}: {_cpu()}, {os.cpu_count()} logical cores, "
                    f"Python {platform.python_version()}, {platform.system()} {platform.release()}")
         cmd = "python benchmarks/sweep_scaling.py " + " ".join(argv if argv is not None else sys.argv[1:])
-        Path(args.write).write_text(
-            f"# Sweep scaling: in-process versus `--workers 2`\n\n"
+        from _docs import write_section
+        write_section("sweep_scaling",
+            f"## Sweep scaling: in-process versus `--workers 2`\n\n"
             f"- date: {now}\n- machine: {machine}\n- command: `{cmd.strip()}`\n"
             f"- grid: toy study, {len(RATES)} input rates × {args.seeds} seeds, Brian2 cython target, "
             f"{args.n_neurons} LIF neurons × 1000 Poisson inputs, {args.duration_ms:.0f} ms per point\n\n"
             f"{table}\n\n**{verdict}**\n")
-        print(f"written to {args.write}")
+        print("written to docs/benchmarks.md")
     return 0
 
 

@@ -31,6 +31,8 @@ def machine() -> str:
 def write_section(name: str, body: str, doc: Path = DOC) -> Path:
     """Replace (or append) the section `name` of docs/benchmarks.md with `body` (markdown)."""
     stamp = f"_{datetime.date.today().isoformat()}, {machine()}_\n\n"
+    if body.lstrip().startswith("# "):  # one title per page: a section's headings go one level down
+        body = re.sub(r"^(#+) ", r"#\1 ", body, flags=re.M)
     block = f"<!-- bench:{name} -->\n{stamp}{body.strip()}\n<!-- /bench:{name} -->"
     text = doc.read_text() if doc.exists() else HEADER
     pattern = re.compile(rf"<!-- bench:{re.escape(name)} -->.*?<!-- /bench:{re.escape(name)} -->", re.S)
