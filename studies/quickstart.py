@@ -114,17 +114,19 @@ def figures(table, out_dir: Path) -> list[Path]:
     a.axhline(0.1, color="grey", linestyle=":", label="chance")
     a.set(xscale="log", xlabel="simulated time (ms)", ylabel="test accuracy", ylim=(0, 1.02),
           title="(a) SNN accuracy builds up over time")
+    a.set_xticks(t, [f"{v:g}" for v in t])  # label the readout times, not log decades
+    a.minorticks_off()
     a.legend(fontsize="small")
 
     layers = sorted({m[4:] for m in table["metric"] if m.startswith("cka_")}, key=lambda k: (k == "out", k))
     x = np.arange(len(layers))
     b.bar(x - 0.2, [_mean(table, f"cka_{k}") for k in layers], 0.4, label="linear CKA")
     b.bar(x + 0.2, [_mean(table, f"rsa_{k}") for k in layers], 0.4, label="RSA (Spearman)")
-    b.set(xticks=x, xticklabels=layers, ylim=(0, 1.05), xlabel="layer", ylabel="similarity",
-          title="(b) ANN activations vs SNN rates")
-    b.legend(fontsize="small")
+    b.set(xticks=x, xticklabels=layers, ylim=(0, 1.3), yticks=np.linspace(0, 1, 6), xlabel="layer",
+          ylabel="similarity", title="(b) ANN activations vs SNN rates")
+    b.legend(fontsize="small", loc="upper center", ncols=2)
 
-    names = [label for _, label in SYSTEMS]
+    names = [label.replace(" ", "\n", 1) for _, label in SYSTEMS]
     vals = [_mean(table, m) for m, _ in SYSTEMS]
     bars = c.bar(names, vals, color=["C0", "C1", "C2"])
     c.bar_label(bars, fmt="%.3f")

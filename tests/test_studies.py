@@ -6,24 +6,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import pytest
 
 import studies
-
-
-def run_tiny(name, tmp_path, **overrides):
-    res = studies.run(name, preset="tiny", overrides=overrides or None, out=tmp_path / name,
-                      progress=False)
-    assert not res.failed, res.summary()
-    assert res.figure_error is None, res.figure_error
-    assert res.figures and all(p.exists() and p.stat().st_size > 0 for p in res.figures)
-    assert {p.suffix for p in res.figures} == {".png", ".svg"}
-    return res
-
-
-def value(table, metric, **where):
-    rows = table[table["metric"] == metric]
-    for key, val in where.items():
-        rows = rows[rows[key] == val]
-    assert len(rows), f"no {metric} where {where}"
-    return float(rows["value"].mean())
+from studyrun import run_tiny, value
 
 
 @pytest.mark.parametrize("name", ["quickstart", "conversion", "learning"])

@@ -6,22 +6,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import pytest
 
 import studies
-
-
-def run_tiny(name, tmp_path):
-    res = studies.run(name, preset="tiny", out=tmp_path / name, progress=False)
-    assert not res.failed, res.summary()
-    assert res.figure_error is None, res.figure_error
-    assert res.figures and all(p.exists() and p.stat().st_size > 0 for p in res.figures)
-    return res.table
-
-
-def value(table, metric, **where):
-    rows = table[table["metric"] == metric]
-    for key, val in where.items():
-        rows = rows[rows[key] == val]
-    assert len(rows), f"no {metric} where {where}"
-    return float(rows["value"].mean())
+from studyrun import run_tiny, value
 
 
 @pytest.mark.parametrize("name", ["lesions", "epilepsy", "recovery", "pruning"])
@@ -34,7 +19,7 @@ def test_study_is_registered_with_its_interface(name):
 def test_lesions_tiny(tmp_path):
     """Full neuron loss leaves the ANN at chance; loss of inhibition raises the converted
     network's firing (E/I imbalance, e.g. Dichter & Ayala 1987)."""
-    t = run_tiny("lesions", tmp_path)
+    t = run_tiny("lesions", tmp_path).table
     assert set(t["system"]) == {"ann", "converted", "stdp"}
     assert value(t, "accuracy", system="ann", disorder="neurodegeneration", severity=0.0) > 0.3
     for system in ("ann", "converted", "stdp"):
@@ -47,13 +32,13 @@ def test_lesions_tiny(tmp_path):
 def test_epilepsy_tiny(tmp_path):
     """Brunel 2000: with weak inhibition (g = 3) neurons fire faster and more regularly than
     with strong inhibition (g = 6)."""
-    t = run_tiny("epilepsy", tmp_path)
+    t = run_tiny("epilepsy", tmp_path).table
     assert value(t, "rate_hz_exc", g=3.0, eta=2.0) > 2 * value(t, "rate_hz_exc", g=6.0, eta=2.0)
     assert value(t, "cv_isi_exc", g=3.0, eta=2.0) < value(t, "cv_isi_exc", g=6.0, eta=2.0)
 
 
 def test_recovery_tiny(tmp_path):
-    t = run_tiny("recovery", tmp_path)
+    t = run_tiny("recovery", tmp_path).table
     assert set(t["system"]) == {"ann", "stdp"}
     healthy = value(t, "healthy_accuracy", system="ann")
     assert value(t, "lesioned_accuracy", system="ann") < healthy  # half the hidden units gone
@@ -62,5 +47,5 @@ def test_recovery_tiny(tmp_path):
 
 def test_pruning_tiny(tmp_path):
     """Hoffman & McGlashan 1997: heavy pruning of the weakest recurrent weights hurts."""
-    t = run_tiny("pruning", tmp_path)
+    t = run_tiny("pruning", tmp_path).table
     assert value(t, "accuracy", prune_fraction=0.9) < value(t, "accuracy", prune_fraction=0.0)
