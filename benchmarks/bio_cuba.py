@@ -165,7 +165,7 @@ def main(argv=None):
         "",
         f"Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC. "
         f"Machine: `{uname}`, {len(os.sched_getaffinity(0))} cores "
-        f"(shared with other jobs while measured). Brian2 {b2.__version__}, NumPy {np.__version__}.",
+        f"(see the load average when you compare runs). Brian2 {b2.__version__}, NumPy {np.__version__}.",
         "",
         f"Command: `.venv/bin/python benchmarks/bio_cuba.py --duration {args.duration} --repeats {args.repeats}`. "
         f"{N} neurons, {args.duration} s simulated, dt 0.1 ms. numpy and cython: best warm wall time of a "
@@ -184,7 +184,7 @@ def main(argv=None):
     print(table)
     if not args.no_write:
         from _docs import write_section
-        write_section("bio_cuba", "## CUBA network (Brette et al. 2007): bio vs hand-written Brian2\n\n" + table)
+        write_section("bio_cuba", table)
 
 
 if __name__ == "__main__":

@@ -68,14 +68,23 @@ def _make_synapses(pre, post, i, j, w, delay, name, *, unit, model="", on_pre=""
     uniform = delays_s is not None and delays_s.size > 0 and np.all(delays_s == delays_s[0])
     if uniform:
         delay = delays_s[0] * b2.second
-    syn = b2.Synapses(pre, post, model=f"w : {_unit_name(unit)}\n{model}",
+    # a static pathway whose weights are all equal holds one shared weight: Brian2 then
+    # adds a constant per spike instead of gathering a per-synapse array (as the
+    # hand-written CUBA example does). Plastic models (a `model` or on_post) keep w per synapse.
+    w_arr = np.atleast_1d(np.asarray(w))
+    shared = not model and on_post is None and w_arr.size > 0 and np.all(w_arr == w_arr.flat[0])
+    w_decl = f"w : {_unit_name(unit)}" + (" (shared, constant)" if shared else "")
+    syn = b2.Synapses(pre, post, model=f"{w_decl}\n{model}",
                       on_pre=on_pre, on_post=on_post, namespace=dict(namespace or {}),
                       delay=delay if uniform else None, method="exact", **kwargs)
     if not len(i):  # e.g. every synapse lesioned: an empty but valid pathway
         syn.connect("False")
         return syn
     syn.connect(i=i, j=j)
-    syn.w[:] = w
+    if shared:
+        syn.w = w_arr.flat[0] * unit
+    else:
+        syn.w[:] = w
     if delay is not None and not uniform:
         syn.delay[:] = delay
     return syn
