@@ -7,11 +7,6 @@ import pytest
 from ann import data
 
 
-@pytest.fixture(scope="session")
-def digits():
-    return data.digits(seed=0)
-
-
 def test_digits_shapes_range_and_stratified_split(digits):
     assert digits.train.x.shape == (1347, 64) and digits.test.x.shape == (450, 64)
     assert digits.train.x.dtype == np.float32 and digits.train.y.dtype == np.int64

@@ -4,14 +4,9 @@ import pytest
 import torch
 from torch import nn
 
-from ann import data, models, train
+from ann import models, train
 
 torch.set_num_threads(1)
-
-
-@pytest.fixture(scope="session")
-def digits():
-    return data.digits(seed=0)
 
 
 # (model factory, epochs): a brief training each, chance is 10%

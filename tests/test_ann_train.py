@@ -3,14 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-from ann import data, gan, models, train
+from ann import gan, models, train
 
 torch.set_num_threads(1)
-
-
-@pytest.fixture(scope="session")
-def digits():
-    return data.digits(seed=0)
 
 
 def _small_fit(net, split, **kw):

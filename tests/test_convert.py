@@ -5,13 +5,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ann import data, models, train
+from ann import models, train
 from bridge import compare, convert
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return data.digits(seed=0)
 
 
 @pytest.fixture(scope="module")

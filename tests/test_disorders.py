@@ -21,11 +21,6 @@ EXPECTED = {"neurodegeneration", "alzheimer", "alzheimer_compensated", "schizoph
 
 
 @pytest.fixture(scope="module")
-def digits():
-    return data.digits(seed=0)
-
-
-@pytest.fixture(scope="module")
 def trained(digits):
     torch.manual_seed(0)
     net = models.MLP(64, [32], 10)
