@@ -6,17 +6,19 @@ Submodules load on first use, so `import bio` stays fast.
 from importlib import import_module
 
 from .record import SpikeRecord
-from .simulate import run, Built, TARGETS
+from .simulate import run, TARGETS
+from .spec import NetworkSpec, Population, Connection, Record
 
 # public name -> module that defines it (imported on first access)
 _LAZY = {
     "neurons": "bio.neurons", "synapses": "bio.synapses", "inputs": "bio.inputs",
     "analysis": "bio.analysis", "lesion": "bio.lesion", "spec": "bio.spec",
     "layered": "bio.layered", "stdp_learner": "bio.stdp_learner", "brunel2000": "bio.brunel2000",
-    "clamp": "bio.clamp", "simulate": "bio.simulate", "record": "bio.record",
+    "clamp": "bio.clamp", "simulate": "bio.simulate", "record": "bio.record", "theory": "bio.theory",
     "fi_curve": "bio.clamp", "current_clamp": "bio.clamp",
     "brunel": "bio.brunel2000", "brunel_spec": "bio.brunel2000",
     "Layered": "bio.layered", "DiehlCook": "bio.stdp_learner",
+    "neo_io": "bio.neo_io", "to_neo": "bio.neo_io", "from_neo": "bio.neo_io",
 }
 
 
@@ -29,4 +31,4 @@ def __getattr__(name):
     return value
 
 
-__all__ = ["SpikeRecord", "run", "Built", "TARGETS", *_LAZY]
+__all__ = ["SpikeRecord", "run", "TARGETS", "NetworkSpec", "Population", "Connection", "Record", *_LAZY]

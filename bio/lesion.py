@@ -1,7 +1,7 @@
 """Lesions of spiking networks, as edits of a `NetworkSpec` copy.
 
-Every function takes a spec (a `NetworkSpec`, or a subclass such as the
-layered network or the STDP learner), deep-copies it, edits the copy's NumPy
+Every function takes a `NetworkSpec` (any network: a converted one, the STDP
+learner, a Brunel network), deep-copies it, edits the copy's NumPy
 arrays and returns it; the original is untouched, the same `seed` always gives
 the same lesion, and no Brian2 object is involved: the network's builder reads
 the edited fields (see `bio.spec` for what each field means).
@@ -35,9 +35,9 @@ SIGNS = ("exc", "inh")
 # --------------------------------------------------------------------------- selection
 
 def input_populations(spec: NetworkSpec) -> list[str]:
-    """Populations no connection targets (the network's inputs)."""
+    """Source populations and populations no connection targets (the network's inputs)."""
     targets = {c.post for c in spec.connections.values()}
-    return [p for p in spec.populations if p not in targets]
+    return [p for p, pop in spec.populations.items() if pop.is_source or p not in targets]
 
 
 def hidden_populations(spec: NetworkSpec) -> list[str]:
@@ -98,13 +98,13 @@ def _by_distance(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray
 
 
 def _geometry(spec: NetworkSpec, name: str) -> tuple[int, ...]:
-    """Shape of a population's neurons: spec.shapes[name] when the network gives one.
+    """Shape of a population's neurons: `Population.shape` when the network gives one.
 
     A channel-first (C, H, W) shape (a converted convolutional layer) means a
     patch takes the same positions in every channel.
     """
-    shapes = getattr(spec, "shapes", None) or {}
-    return tuple(shapes.get(name, (spec.populations[name].n,)))
+    pop = spec.populations[name]
+    return tuple(pop.shape) if pop.shape is not None else (pop.n,)
 
 
 # --------------------------------------------------------------------------- neurons
@@ -114,8 +114,8 @@ def remove_neurons(spec: NetworkSpec, fraction: float, populations=None, *, mode
     """Remove round(fraction * n_alive) of each population's living neurons.
 
     mode: "random", or "patch": the living neurons nearest a random centre
-          (in the population's geometry when the spec gives one as
-          `spec.shapes[name]`, otherwise along the index: a contiguous block).
+          (in the population's geometry when it has one, `Population.shape`,
+          otherwise along the index: a contiguous block).
           For a (C, H, W) geometry the patch is the round(fraction * H * W)
           positions nearest the centre, in every channel.
     Removed neurons never spike and lose all their synapses (builders honour
@@ -193,7 +193,9 @@ def prune_synapses(spec: NetworkSpec, fraction: float, connections=None, *, meth
                 weakest synapses).
     compensate: multiply each postsynaptic neuron's surviving synapses in the
                 connection by (synapses it had) / (synapses it kept), keeping its
-                expected input (Horn, Levy & Ruppin 1993, Neural Comput 5:736).
+                expected input: the per-neuron compensation of Horn, Levy & Ruppin
+                (1996), Neural Comput 8:1227 (Horn, Ruppin, Usher & Herrmann 1993,
+                Neural Comput 5:736, used one global factor).
     A deleted synapse gets transmits = False and w = 0. Returns an edited copy.
     """
     fraction = _fraction(fraction)

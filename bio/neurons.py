@@ -3,20 +3,23 @@
 Every model follows one protocol, so synapse models and network builders can use
 any of them:
 
-    model.group(n, synapses=(), name=None, method=None) -> brian2.NeuronGroup
+    model.equations                                   (membrane equations, a string)
     model.namespace() -> {parameter name: Quantity}
-    model.threshold, model.reset_code, model.refractory  (what NeuronGroup is given;
-        `model.reset` is the same statement, except for IF where it names the
-        reset mode, "subtract" or "zero")
-    model.v_thresh, model.v_reset                    (Quantity, volt)
+    model.threshold, model.reset_code, model.refractory, model.default_method
+        (what a NeuronGroup is given; `model.reset` is the same statement, except
+        for IF where it names the reset mode, "subtract" or "zero")
+    model.initial_state() -> {variable: Quantity}      (rest; restored at sample onsets)
+    model.v_thresh, model.v_reset, model.capacitance   (Quantity)
 
-The equations drive the membrane with a total current `I_total` (amp): the
-per-neuron parameter `I_ext : amp` (0 unless set) plus one term per synapse
-model in `synapses` (see bio/synapses.py). Each group also has a per-neuron
-threshold `v_th : volt`, initialised to `v_thresh`, so lesions can raise or
-lower single thresholds (`Population.thresh_shift` in bio/spec.py).
+No model creates Brian2 objects: the one compiler, `bio.run` (bio/simulate.py),
+turns a `NetworkSpec` whose populations hold these models into NeuronGroups.
+The equations drive the membrane with a total current `I_total` (amp), which
+the compiler assembles from the synapse models' current terms
+(bio/synapses.py), injected currents and background noise (NOISE_EQUATION),
+and they test the threshold `v_th`, which the compiler sets from v_thresh and
+the population's `thresh_shift` (bio/spec.py).
 
-Models: IF (non-leaky, for ANN conversion), LIF, AdEx, Izhikevich (with the
+Models: IF (non-leaky, for ANN conversion), LIF, AdaptiveLIF (Diehl & Cook 2015), AdEx, Izhikevich (with the
 2003 presets), HodgkinHuxley (1952 squid axon).
 """
 from __future__ import annotations
@@ -28,7 +31,7 @@ import brian2 as b2
 import numpy as np
 from brian2 import Quantity, amp, cm, mV, ms, Mohm, msiemens, nA, nF, nS, pF, uF, um
 
-__all__ = ["IF", "LIF", "AdEx", "Izhikevich", "HodgkinHuxley", "MODELS"]
+__all__ = ["IF", "LIF", "AdaptiveLIF", "AdEx", "Izhikevich", "HodgkinHuxley", "MODELS"]
 
 
 def _q(value):
@@ -43,6 +46,10 @@ _UNITS = [
     ("volt/second", mV / ms, "{}*mV/ms"), ("farad/metre**2", uF / cm**2, "{}*uF/cm**2"),
     ("siemens/metre**2", msiemens / cm**2, "{}*msiemens/cm**2"), ("metre**2", um**2, "{}*um**2"),
 ]
+
+
+# time constants, capacitances and resistances are positive in every model
+_POSITIVE = {"tau_m", "tau_w", "tau_theta", "C", "Cm", "R", "area", "g_L", "Delta_T"}
 
 
 def _check_units(model) -> None:
@@ -65,6 +72,12 @@ def _check_units(model) -> None:
                     name, example = unit_name, spelling.format(f"{float(expected / unit):g}")
             raise ValueError(f"{cls}.{f.name} must be a scalar in units of {name} "
                              f"(e.g. {example}), got {value}")
+        if not np.isfinite(float(np.asarray(value))):
+            raise ValueError(f"{cls}.{f.name} must be finite, got {value}")
+        if f.name in _POSITIVE and not float(np.asarray(value)) > 0:
+            raise ValueError(f"{cls}.{f.name} must be > 0, got {value}")
+        if f.name.startswith("t_ref") and float(np.asarray(value)) < 0:
+            raise ValueError(f"{cls}.{f.name} must be >= 0, got {value}")
 
 
 class _Neuron:
@@ -87,40 +100,19 @@ class _Neuron:
         return {f.name: getattr(self, f.name) for f in fields(self)
                 if isinstance(getattr(self, f.name), Quantity)}
 
-    def _initial_state(self) -> dict:
+    def initial_state(self) -> dict:
+        """{state variable: Quantity} the neuron starts from (and returns to at a sample onset)."""
         return {"v": self.v_reset}
 
-    def group(self, n: int, synapses=(), name: str | None = None,
-              method: str | None = None) -> b2.NeuronGroup:
-        """n neurons of this model, with the post-synaptic terms of `synapses` added.
+    @property
+    def capacitance(self) -> Quantity:
+        """Membrane capacitance (farad): what turns a current into dv/dt."""
+        return self.C
 
-        synapses: synapse models (bio.synapses) whose `post_equations()` are added
-                  and whose `current_term()` enters I_total.
-        Returns a NeuronGroup with per-neuron `I_ext` (amp, 0) and `v_th` (volt,
-        v_thresh), starting from the model's resting state.
-        """
-        terms = ["I_ext"] + [s.current_term() for s in synapses if s.current_term()]
-        extra = "\n".join(s.post_equations() for s in synapses)
-        eqs = (f"{self.equations}\nI_total = {' + '.join(terms)} : amp\n"
-               f"I_ext : amp\nv_th : volt\n{extra}")
-        namespace = dict(self.namespace())
-        for s in synapses:
-            for key, value in s.namespace().items():
-                same = (key in namespace and b2.have_same_dimensions(namespace[key], value)
-                        and np.all(namespace[key] == value))
-                if key in namespace and not same:
-                    raise ValueError(f"synapse parameter {key!r} clashes with a parameter "
-                                     f"of the same name; give the synapse model another name")
-                namespace[key] = value
-        kwargs = {} if name is None else {"name": name}
-        g = b2.NeuronGroup(n, b2.Equations(eqs), threshold=self.threshold, reset=self.reset_code,
-                           refractory=self.refractory,
-                           method=method or self.default_method or ("exact", "euler", "heun"),
-                           namespace=namespace, **kwargs)
-        g.v_th = self.v_thresh
-        for var, value in self._initial_state().items():
-            setattr(g, var, value)
-        return g
+
+# The one definition of background noise (bio/spec.py, Population.noise_sigma): an
+# Ornstein-Uhlenbeck current with correlation time tau_noise and stationary std sigma_noise.
+NOISE_EQUATION = "dI_noise/dt = -I_noise/tau_noise + sigma_noise*sqrt(2/tau_noise)*xi : amp"
 
 
 @dataclass(frozen=True)
@@ -143,6 +135,8 @@ class IF(_Neuron):
     reset: str = "subtract"
 
     equations: ClassVar[str] = "dv/dt = I_total / C : volt (unless refractory)"
+    # ">=": an input of exactly one threshold per step fires at every step, as ReLU(1) = 1
+    threshold: ClassVar[str] = "v >= v_th"
     # None: Brian2 integrates exactly when it can (current synapses), else with Euler
     # (conductance synapses, noise); Euler is exact for a constant input anyway.
     default_method: ClassVar[str | None] = None
@@ -189,8 +183,12 @@ class LIF(_Neuron):
     def refractory(self):
         return self.t_ref
 
-    def _initial_state(self) -> dict:
+    def initial_state(self) -> dict:
         return {"v": self.v_rest}
+
+    @property
+    def capacitance(self) -> Quantity:
+        return self.tau_m / self.R
 
 
 @dataclass(frozen=True)
@@ -229,8 +227,50 @@ class AdEx(_Neuron):
     def refractory(self):
         return self.t_ref
 
-    def _initial_state(self) -> dict:
+    def initial_state(self) -> dict:
         return {"v": self.E_L, "w_adapt": 0 * amp}
+
+
+@dataclass(frozen=True)
+class AdaptiveLIF(_Neuron):
+    """LIF neuron with an adaptive threshold (Diehl & Cook 2015, Front. Comput. Neurosci. 9:99).
+
+    tau_m dv/dt = v_rest - v + R I_total; tau_theta dtheta/dt = -theta;
+    spike when v > v_th + theta, then v = v_reset, theta += theta_plus, and v is
+    clamped for t_ref. theta is homeostasis: a neuron that fires often becomes
+    harder to fire, so the samples spread over the neurons of a winner-take-all
+    layer. theta_plus = 0 freezes theta (the paper's test phase). Defaults are
+    the paper's excitatory neuron (rest -65 mV, threshold -52 mV, tau 100 ms,
+    refractory 5 ms, theta_plus 0.05 mV, tau_theta 1e7 ms).
+    """
+
+    tau_m: Quantity = _q(100 * ms)
+    v_rest: Quantity = _q(-65 * mV)
+    v_thresh: Quantity = _q(-52 * mV)
+    v_reset: Quantity = _q(-65 * mV)
+    t_ref: Quantity = _q(5 * ms)
+    R: Quantity = _q(100 * Mohm)
+    theta_plus: Quantity = _q(0.05 * mV)
+    tau_theta: Quantity = _q(1e7 * ms)
+
+    equations: ClassVar[str] = """
+    dv/dt = (v_rest - v + R*I_total) / tau_m : volt (unless refractory)
+    dtheta/dt = -theta / tau_theta : volt
+    """
+    default_method: ClassVar[str | None] = None
+    threshold: ClassVar[str] = "v > v_th + theta"
+    reset: ClassVar[str] = "v = v_reset; theta += theta_plus"
+
+    @property
+    def refractory(self):
+        return self.t_ref
+
+    @property
+    def capacitance(self) -> Quantity:
+        return self.tau_m / self.R
+
+    def initial_state(self) -> dict:
+        return {"v": self.v_rest}  # theta is learned: not reset between samples
 
 
 # Izhikevich (2003), Fig. 2: (a, b, c, d) of the dimensionless model, where v is
@@ -301,7 +341,7 @@ class Izhikevich(_Neuron):
         disc = p * p - 4 * 0.04 * 140
         return self.c if disc < 0 else (-p - np.sqrt(disc)) / 0.08 * mV
 
-    def _initial_state(self) -> dict:
+    def initial_state(self) -> dict:
         return {"v": self.v_rest, "u": self.b * self.v_rest}
 
 
@@ -351,7 +391,11 @@ class HodgkinHuxley(_Neuron):
     def v_reset(self) -> Quantity:
         return self.v_rest
 
-    def _initial_state(self) -> dict:
+    @property
+    def capacitance(self) -> Quantity:
+        return self.Cm * self.area
+
+    def initial_state(self) -> dict:
         v = float(self.v_rest / mV)
         # gating variables at their steady state x_inf = alpha / (alpha + beta) at rest
         am, bm = 0.1 * (v + 40) / (1 - np.exp(-(v + 40) / 10)), 4 * np.exp(-(v + 65) / 18)
@@ -360,4 +404,4 @@ class HodgkinHuxley(_Neuron):
         return {"v": self.v_rest, "m": am / (am + bm), "h": ah / (ah + bh), "n": an / (an + bn)}
 
 
-MODELS = {"if": IF, "lif": LIF, "adex": AdEx, "izhikevich": Izhikevich, "hh": HodgkinHuxley}
+MODELS = {"if": IF, "lif": LIF, "adaptive_lif": AdaptiveLIF, "adex": AdEx, "izhikevich": Izhikevich, "hh": HodgkinHuxley}

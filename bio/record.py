@@ -21,6 +21,10 @@ class SpikeRecord:
     traces:     {"population.variable": (n_samples, n_recorded) float64} in SI
                 units (volt, ampere, ...), sampled every `trace_dt_s`.
     trace_dt_s: sampling step of the traces in seconds (None without traces).
+    final:      {"population.variable" or "connection.w": (n,) float64} state read
+                back at the end of the run, in SI units (e.g. learned weights).
+    copies:     B, the number of network copies that ran side by side: neuron k of
+                copy b of a population of n per copy has index b * n + k.
     """
 
     times_s: dict[str, np.ndarray]
@@ -29,6 +33,8 @@ class SpikeRecord:
     duration_s: float
     traces: dict[str, np.ndarray] = field(default_factory=dict)
     trace_dt_s: float | None = None
+    final: dict = field(default_factory=dict)
+    copies: int = 1
 
     def __post_init__(self):
         for name in self.times_s:
@@ -59,6 +65,21 @@ class SpikeRecord:
         """Firing rate of each neuron in Hz over [t_start_s, t_stop_s). Returns (n_neurons,)."""
         t_stop_s = self.duration_s if t_stop_s is None else t_stop_s
         return self.spike_counts(pop, t_start_s, t_stop_s) / max(t_stop_s - t_start_s, 1e-12)
+
+    def sample_counts(self, pop: str, period_s: float, n_samples: int) -> np.ndarray:
+        """Spikes per sample, copy and neuron when samples were shown one after another.
+
+        Sample s occupies [s * period_s, (s + 1) * period_s). Returns (S, B, n) int64 with
+        S = n_samples, B = self.copies, n = neurons per copy.
+        """
+        self._check(pop)
+        n = self.n_neurons[pop] // self.copies
+        t, i = self.times_s[pop], self.indices[pop]
+        s = np.floor(t / period_s + 1e-9).astype(np.int64)
+        keep = s < n_samples
+        flat = np.bincount(s[keep] * (self.copies * n) + i[keep],
+                           minlength=n_samples * self.copies * n)
+        return flat.reshape(n_samples, self.copies, n).astype(np.int64)  # (S, B, n)
 
     def spike_trains(self, pop: str) -> list[np.ndarray]:
         """Per-neuron spike times in seconds: a list of n_neurons arrays."""

@@ -1,49 +1,51 @@
-"""Running a network: one function for every code-generation target.
+"""The compiler: `run(spec, duration)` turns any `NetworkSpec` into Brian2 objects and runs it.
 
-`run(build, duration, target=..., seed=...)` sets up the target, seeds every
-random number generator, calls `build()` to create the Brian2 objects (for
-`cpp_standalone` they must be created after the device is chosen, hence a
-callable rather than ready objects), runs, and copies what the monitors saw
-into a plain-NumPy `SpikeRecord`.
+This is the only code in the project that creates Brian2 objects. It
 
-Targets:
-- "numpy": no compilation; what unit tests use.
-- "cython": compiles each code object once, then reuses Brian2's cache.
-- "cpp_standalone": generates and compiles a whole C++ program; suits long
-  runs and sweeps. Each call builds in its own directory, so parallel
-  processes never race on one build directory.
+- assembles each population's equations from its `bio.neurons` model, the
+  `bio.synapses` models that target it, injected currents and the one
+  background-noise definition, and declares per-neuron variables only where the
+  spec makes neurons differ (a shared threshold stays a constant, an unlesioned
+  network has no `alive` flag), so the generated code is what one would write
+  by hand (benchmarks/bio_cuba.py checks the cost);
+- turns inputs (bio/inputs.py) into PoissonGroups, SpikeGeneratorGroups,
+  PoissonInputs or currents; analog `Values` are delivered as currents computed
+  once in NumPy (no simulator work per step for a constant input);
+- runs B copies side by side and S samples one after another (inputs switch at
+  every `spec.period`, and each neuron's state returns to rest at a sample onset);
+- serves the numpy, cython and cpp_standalone targets, seeds NumPy and Brian2,
+  gives each process its own standalone build directory (reused by later runs of
+  the same process, so unchanged code is not recompiled), and restores Brian2's
+  preferences, device and clock afterwards;
+- copies what the monitors saw into a plain-NumPy `SpikeRecord`.
+
+Objects get fixed names derived from the spec's population and connection
+names: Brian2's generated code contains them, so automatic names
+(neurongroup_17, ...) would defeat the cython cache and recompile on every run.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import gc
 import os
-import tempfile
-from dataclasses import dataclass, field
-from typing import Callable
+import re
+from dataclasses import dataclass
 
 import brian2 as b2
 import numpy as np
+from brian2 import amp, ms, second
+from scipy import sparse
 
+from . import inputs as inp
+from .neurons import NOISE_EQUATION
 from .record import SpikeRecord
+from .spec import NOISE_TAU, NetworkSpec, replicate
+from .synapses import CondExp, CurrentDelta, CurrentExp, unit_name
 
 TARGETS = ("numpy", "cython", "cpp_standalone")
-
-
-@dataclass
-class Built:
-    """What a network builder hands to `run`.
-
-    network: the Brian2 Network holding every object to simulate.
-    spikes:  {population name: SpikeMonitor}.
-    traces:  {"population.variable": (StateMonitor, variable name)}.
-    n_neurons: sizes to report; defaults to each spike monitor's source size.
-    index_map: {population: callable(indices) -> indices} to renumber spikes
-               (e.g. when a monitor watches a subgroup); optional.
-    """
-
-    network: b2.Network
-    spikes: dict[str, b2.SpikeMonitor]
-    traces: dict[str, tuple] = field(default_factory=dict)
-    n_neurons: dict[str, int] | None = None
+STANDALONE_ENV = "BRAINBRIDGE_STANDALONE_DIR"
+CACHE_ENV = "BRAINBRIDGE_CACHE_DIR"
 
 
 def check_target(target: str) -> str:
@@ -52,65 +54,481 @@ def check_target(target: str) -> str:
     return target
 
 
-def run(build: Callable[[], Built], duration, *, target: str = "numpy", seed: int | None = None,
-        dt=0.1 * b2.ms, build_dir: str | None = None, report: str | None = None) -> SpikeRecord:
-    """Build a network with `build()`, simulate it for `duration`, return its spikes.
+def cpu_count() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
-    build:    callable with no arguments returning a `Built`.
-    duration: Brian2 time quantity.
-    target:   "numpy", "cython" or "cpp_standalone".
-    seed:     seeds NumPy and Brian2's generators before `build()` runs, so the
-              same seed gives the same connectivity and the same spikes.
-    dt:       simulation time step (Brian2 time quantity).
-    build_dir: directory for cpp_standalone (a fresh temporary one by default).
-    Returns a SpikeRecord; traces are (n_samples, n_recorded) arrays in SI units.
+
+def cache_root() -> str:
+    """Per-user cache for compiled Brian2 code: $BRAINBRIDGE_CACHE_DIR, else ~/.cache/brainbridge."""
+    root = os.environ.get(CACHE_ENV) or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "brainbridge")
+    return root
+
+
+_SLOT = {}  # this process's standalone build directory and the open lock that reserves it
+
+
+def standalone_dir() -> str:
+    """This process's cpp_standalone build directory.
+
+    $BRAINBRIDGE_STANDALONE_DIR when set (the study runner sets one per worker slot);
+    otherwise the first free `standalone/slot-k` under `cache_root()`, reserved with a
+    file lock for the life of the process, so two processes never build in one directory
+    and a later process reuses what an earlier one compiled.
     """
-    check_target(target)
-    if not b2.have_same_dimensions(duration, b2.second):
-        raise ValueError(f"duration must be a time (e.g. 500*ms), got {duration!r}")
-    standalone = target == "cpp_standalone"
-    if standalone:
-        # the study runner gives each worker slot its own directory: no races, builds reused
-        directory = (build_dir or os.environ.get("BRAINBRIDGE_STANDALONE_DIR")
-                     or tempfile.mkdtemp(prefix="brainbridge_standalone_"))
+    if os.environ.get(STANDALONE_ENV):
+        return os.environ[STANDALONE_ENV]
+    if "dir" in _SLOT:
+        return _SLOT["dir"]
+    base = os.path.join(cache_root(), "standalone")
+    os.makedirs(base, exist_ok=True)
+    for k in range(1024):
+        handle = open(os.path.join(base, f"slot-{k}.lock"), "w")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            continue
+        _SLOT.update(dir=os.path.join(base, f"slot-{k}"), lock=handle)
+        return _SLOT["dir"]
+    raise RuntimeError(f"no free standalone build slot under {base}")
+
+
+def _name(*parts: str) -> str:
+    return "bb_" + "_".join(re.sub(r"\W", "_", p) for p in parts)
+
+
+@dataclass
+class _Layout:
+    """How one run is laid out in time and copies."""
+
+    copies: int
+    samples: int
+    dt: object
+    period_steps: int
+    present_steps: int
+
+
+def _layout(spec: NetworkSpec, dt, duration) -> _Layout:
+    copies, samples = set(), set()
+    for x in spec.inputs:
+        arr = {inp.Rates: "rates_hz", inp.Values: "values", inp.Current: "amps"}.get(type(x))
+        if arr is not None:
+            s, b, n = getattr(x, arr).shape
+            if n != spec.populations[x.target].n:
+                raise ValueError(f"{type(x).__name__} for {x.target!r} has {n} values per copy, "
+                                 f"the population has {spec.populations[x.target].n} neurons")
+            copies.add(b)
+            samples.add(s)
+        elif isinstance(x, inp.Spikes):
+            copies.add(int(x.copies))
+            if x.indices.size and x.indices.max() >= x.copies * spec.populations[x.target].n:
+                raise ValueError(f"spike indices for {x.target!r} exceed {x.copies} copies of "
+                                 f"{spec.populations[x.target].n} neurons")
+    if len(copies) > 1:
+        raise ValueError(f"inputs disagree on the number of network copies: {sorted(copies)}")
+    samples.discard(1)
+    if len(samples) > 1:
+        raise ValueError(f"inputs disagree on the number of samples: {sorted(samples)}")
+    n_samples = samples.pop() if samples else 1
+    period_steps = present_steps = 0
+    if spec.period is not None:
+        inp.check_time(spec.period, "period", "200*ms")
+        period_steps = int(round(float(spec.period / dt)))
+        present = spec.meta.get("present", spec.period)
+        present_steps = int(round(float(present / dt)))
+        if period_steps < 1 or not 0 < present_steps <= period_steps:
+            raise ValueError(f"period {spec.period} and presentation time {present} must be positive "
+                             f"multiples of dt = {dt}, with presentation <= period")
+    elif n_samples > 1:
+        raise ValueError(f"inputs hold {n_samples} samples: give the spec a `period` to show them one "
+                         "after another")
+    return _Layout(copies.pop() if copies else 1, n_samples, dt, period_steps, present_steps)
+
+
+def _gate(lay: _Layout) -> str:
+    """1 while a sample is being presented, 0 in the rest after it."""
+    if lay.present_steps >= lay.period_steps:
+        return "1"
+    return f"int((timestep(t, dt) % {lay.period_steps}) < {lay.present_steps})"
+
+
+def _sample_table(values: np.ndarray, lay: _Layout, unit, name: str) -> b2.TimedArray:
+    """(S, B*n) per-sample values as a TimedArray with one row per period.
+
+    Rows are padded to a power of two so that cython reuses compiled code across
+    data sets of similar size (the table size is part of the generated code).
+    """
+    rows = 1 << max(len(values) - 1, 1).bit_length()
+    table = np.zeros((rows, values.shape[1]))
+    table[:len(values)] = values
+    return b2.TimedArray(table * unit, dt=lay.period_steps * lay.dt, name=name)
+
+
+def _mean_drive(model, w: np.ndarray, rate_hz: float, post_model) -> np.ndarray:
+    """Mean current (amp) that a synapse of weight w carries at rate_hz presynaptic spikes/s."""
+    if isinstance(model, CurrentDelta):  # a jump of w volts, rate times a second: C * w * rate
+        return w * rate_hz * float(post_model.capacitance / b2.farad)
+    if isinstance(model, CurrentExp):  # each spike delivers w * tau of charge
+        return w * rate_hz * float(model.tau / second)
+    raise ValueError(f"analog Values can drive CurrentDelta or CurrentExp synapses, not "
+                     f"{type(model).__name__} (a conductance's mean current depends on v)")
+
+
+def _value_currents(spec: NetworkSpec, lay: _Layout):
+    """Currents that Values sources deliver: {post: (S, B, n_post) amp} and delayed parts.
+
+    Returns (per_sample, delayed) where delayed is {post: list of (delay_s, (B, n_post))}
+    (only for one sample: a delayed analog synapse switches on after its delay).
+    """
+    values = {x.target: x for x in spec.inputs if isinstance(x, inp.Values)}
+    per_sample, delayed = {}, {}
+    for cname, c in spec.connections.items():
+        if c.pre not in values:
+            continue
+        pre, post = spec.populations[c.pre], spec.populations[c.post]
+        keep = c.active(spec.populations)
+        x = values[c.pre]
+        drive = _mean_drive(c.model, c.signed_w()[keep], x.rate_hz, post.model)
+        delays = c.delay_s[keep]
+        for d in np.unique(delays):
+            sel = delays == d
+            W = sparse.csr_matrix((drive[sel], (c.i[keep][sel], c.j[keep][sel])), shape=(pre.n, post.n))
+            s, b, _ = x.values.shape
+            cur = (W.T @ x.values.reshape(s * b, pre.n).T).T.reshape(s, b, post.n)  # (S, B, n_post)
+            if d == 0:
+                per_sample[c.post] = per_sample.get(c.post, 0) + cur
+            elif lay.samples > 1:
+                raise ValueError(f"connection {cname!r} from analog values has delays; delayed analog "
+                                 "input is supported for a single sample only")
+            else:
+                delayed.setdefault(c.post, []).append((float(d), cur[0]))
+    return per_sample, delayed
+
+
+def _synapse_models(spec: NetworkSpec, name: str) -> list:
+    """Distinct synapse models whose post-synaptic terms a population needs."""
+    found = {}
+    models = [c.model for c in spec.connections.values() if c.post == name]
+    models += [x.synapse for x in spec.inputs if isinstance(x, inp.PoissonDrive) and x.target == name]
+    for m in models:
+        base = getattr(m, "on", m)
+        key = (type(base).__name__, base.label)
+        if key in found and found[key] != base:
+            raise ValueError(f"population {name!r} receives two different synapse models labelled "
+                             f"{base.label!r}; give them different labels")
+        found[key] = base
+    return list(found.values())
+
+
+def _neuron_group(spec, name, pop, lay, value_cur, delayed_cur, namespace_extra):
+    """One NeuronGroup for B copies of `pop`, with everything the spec asks of it."""
+    model, B = pop.model, lay.copies
+    syn_models = _synapse_models(spec, name)
+    ns = dict(model.namespace())
+    for s in syn_models:
+        for key, value in s.namespace().items():
+            if key in ns and not (b2.have_same_dimensions(ns[key], value) and np.all(ns[key] == value)):
+                raise ValueError(f"synapse parameter {key!r} clashes with a parameter of the same name "
+                                 f"in population {name!r}; give the synapse model another label")
+            ns[key] = value
+    lines = [model.equations] + [s.post_equations() for s in syn_models if s.post_equations()]
+    terms = [s.current_term() for s in syn_models if s.current_term()]
+    pre_lines = {c.model.pre_equations() for c in spec.connections.values() if c.pre == name}
+    pre_resets = {c.model.pre_reset() for c in spec.connections.values() if c.pre == name}
+    lines += [x for x in pre_lines if x]
+    for cname, c in spec.connections.items():
+        if c.post == name and c.normalize is not None:
+            lines.append(f"{_name('wsum', cname)} : {unit_name(c.model.weight_unit)}")
+
+    # injected current: constant, per sample, and (one sample only) switched on after a delay
+    const = np.tile(pop.i_ext_amp, B)
+    samples = value_cur.get(name)
+    for x in spec.inputs:
+        if isinstance(x, inp.Current) and x.target == name:
+            samples = x.amps if samples is None else samples + x.amps
+    ext = []
+    if samples is not None and lay.samples == 1 and lay.present_steps in (0, lay.period_steps):
+        const = const + samples[0].reshape(-1)
+        samples = None
+    if np.any(const != 0):
+        lines.append("I_const : amp (constant)")
+        ext.append("I_const")
+    if samples is not None:
+        table = samples.reshape(len(samples), -1)  # (S, B*n)
+        ns[f"I_samples_{name}"] = _sample_table(np.broadcast_to(table, (lay.samples, table.shape[1])),
+                                                lay, amp, _name("I", name))
+        ext.append(f"I_samples_{name}(t, i) * {_gate(lay)}")
+    for k, (d, cur) in enumerate(delayed_cur.get(name, [])):
+        lines.append(f"I_delayed_{k} : amp (constant)")
+        ext.append(f"I_delayed_{k} * int(t >= {d!r}*second)")
+    if ext:
+        lines.append(f"I_ext = {' + '.join(ext)} : amp")
+        terms.insert(0, "I_ext")
+    if pop.noise_sigma > 0:
+        spread = model.v_thresh - model.v_reset
+        ns.update(tau_noise=NOISE_TAU,
+                  sigma_noise=pop.noise_sigma * spread * model.capacitance / NOISE_TAU)
+        lines.append(NOISE_EQUATION)
+        terms.append("I_noise")
+    lines.append(f"I_total = {' + '.join(terms) if terms else '0*amp'} : amp")
+
+    # threshold: a constant unless lesions made neurons differ
+    spread = model.v_thresh - model.v_reset
+    shift = np.asarray(pop.thresh_shift)
+    if np.all(shift == shift[0] if len(shift) else True):
+        ns["v_th"] = model.v_thresh + (float(shift[0]) if len(shift) else 0.0) * spread
+    else:
+        lines.append("v_th : volt (constant)")
+    threshold = model.threshold
+    if not pop.alive.all():
+        lines.append("alive : boolean (constant)")
+        threshold = f"({threshold}) and alive"
+    reset = "\n".join([model.reset_code] + [r for r in pre_resets if r])
+    method = model.default_method
+    if pop.noise_sigma > 0:
+        method = "heun" if method == "exponential_euler" else "euler"
+    ns.update(namespace_extra)
+    g = b2.NeuronGroup(B * pop.n, b2.Equations("\n".join(lines)), threshold=threshold, reset=reset,
+                       refractory=model.refractory,
+                       method=method or ("exact", "euler", "heun"), namespace=ns, name=_name(name))
+    if "v_th" not in ns:
+        g.v_th = np.tile(np.asarray(model.v_thresh + shift * spread), B) * b2.volt
+    if not pop.alive.all():
+        g.alive = np.tile(pop.alive, B)
+    if np.any(const != 0):
+        g.I_const = const * amp
+    for k, (_, cur) in enumerate(delayed_cur.get(name, [])):
+        setattr(g, f"I_delayed_{k}", cur.reshape(-1) * amp)
+    for var, value in model.initial_state().items():
+        setattr(g, var, value)
+    for var, value in pop.init.items():  # SI floats -> quantities of the variable's unit
+        setattr(g, var, b2.Quantity(np.tile(np.asarray(value, dtype=float), B), dim=g.variables[var].dim))
+    if spec.period is not None and spec.meta.get("reset", True):
+        rest = [f"{var} = {_literal(value)}" for var, value in model.initial_state().items()]
+        rest += [f"{s.target_var} = 0*{unit_name(s.weight_unit)}" for s in syn_models
+                 if s.target_var != "v"]
+        rest += [f"{line.split(':')[0].strip()} = 0" for line in pre_lines if line]
+        rest += ["pool_max = 0"] if any(s.post_equations() == "pool_max : 1" for s in syn_models) else []
+        g.run_regularly("\n".join(rest), dt=lay.period_steps * lay.dt, when="start", order=-1,
+                        name=_name(name, "onset"))
+    return g
+
+
+def _literal(value) -> str:
+    """A state value as Brian2 code, in SI units (e.g. '-0.065*volt')."""
+    if isinstance(value, b2.Quantity):
+        dim = value.dim
+        unit = "1" if dim is b2.DIMENSIONLESS else repr(b2.get_unit(dim))
+        return f"{float(np.asarray(value / b2.get_unit(dim)))!r}*{unit}"
+    return repr(float(value))
+
+
+def _source_group(spec, name, pop, lay, sources):
+    x = sources.get(name)
+    B = lay.copies
+    if x is None:
+        return None
+    alive = np.tile(pop.alive, B)
+    if isinstance(x, inp.Rates):
+        rates = x.rates_hz.reshape(x.rates_hz.shape[0], -1) * alive[None, :]  # (S, B*n)
+        if lay.samples == 1 and lay.present_steps in (0, lay.period_steps):
+            return b2.PoissonGroup(B * pop.n, rates=rates[0] * b2.Hz, name=_name(name))
+        table = _sample_table(np.broadcast_to(rates, (lay.samples, rates.shape[1])), lay, b2.Hz,
+                              _name("rates", name))
+        return b2.PoissonGroup(B * pop.n, rates=f"rate_table(t, i) * {_gate(lay)}",
+                               namespace={"rate_table": table}, name=_name(name))
+    if isinstance(x, inp.Spikes):
+        keep = alive[x.indices] if x.indices.size else np.zeros(0, bool)
+        return b2.SpikeGeneratorGroup(B * pop.n, x.indices[keep], x.times_s[keep] * second,
+                                      sorted=False, name=_name(name))
+    return None  # Values: delivered as currents
+
+
+def _synapses(spec, cname, c, groups, lay):
+    keep = c.active(spec.populations)
+    B = lay.copies
+    pre_n, post_n = spec.populations[c.pre].n, spec.populations[c.post].n
+    i, j = replicate(c.i[keep], c.j[keep], pre_n, post_n, B)
+    model = c.model
+    signed = c.signed_w() if not isinstance(getattr(model, "on", model), CondExp) else c.w
+    w = np.tile(signed[keep], B)
+    d = np.tile(c.delay_s[keep], B)
+    unit = model.weight_unit
+    uname = unit_name(unit)
+    # a static pathway whose weights are all equal holds one shared weight: Brian2 then adds a
+    # constant per spike instead of gathering a per-synapse array, as hand-written code does
+    shared = (not model.plastic and not model.synapse_equations() and c.normalize is None
+              and f"{cname}.w" not in spec.record.final and len(w) > 0 and np.all(w == w[0]))
+    eqs = [f"w : {uname}" + (" (shared, constant)" if shared else "")]
+    if model.synapse_equations():
+        eqs.append(model.synapse_equations())
+    ns = dict(model.synapse_namespace())
+    wsum = _name("wsum", cname)
+    if c.normalize is not None:
+        eqs.append(f"{wsum}_post = w : {uname} (summed)")
+    uniform = len(d) > 0 and np.all(d == d[0])
+    syn = b2.Synapses(groups[c.pre], groups[c.post], model="\n".join(eqs), on_pre=model.on_pre(),
+                      on_post=model.on_post(), namespace=ns,
+                      delay=d[0] * second if uniform else None, name=_name(cname))
+    if not len(i):
+        syn.connect("False")
+        return syn
+    syn.connect(i=i, j=j)
+    if c.normalize is not None:  # the first normalisation, before any step
+        w = c.normalize.rescale(w, j, B * post_n)
+        ns["norm_total"] = c.normalize.total
+        syn.run_regularly(f"w = w * (int({wsum}_post <= 0*norm_total) + int({wsum}_post > 0*norm_total)"
+                          f" * norm_total / ({wsum}_post + int({wsum}_post <= 0*norm_total)*norm_total))",
+                          dt=max(lay.period_steps, 1) * lay.dt, when="start", name=_name(cname, "norm"))
+    if shared:
+        syn.w = w[0] * unit
+    else:
+        syn.w[:] = w * unit
+    if not uniform and len(d):
+        syn.delay[:] = d * second
+    for var, value in model.synapse_init().items():
+        setattr(syn, var, value)
+    return syn
+
+
+@contextlib.contextmanager
+def _target(target: str, directory: str | None):
+    """Select a target/device and restore Brian2's preferences, device and clock after."""
+    saved = (b2.prefs.codegen.target, b2.defaultclock.dt,
+             list(b2.prefs.devices.cpp_standalone.extra_make_args_unix))
+    if target == "cpp_standalone":
         b2.set_device("cpp_standalone", directory=directory, build_on_run=False)
+        # the machine is shared: two compile jobs, not make's unbounded -j
+        b2.prefs.devices.cpp_standalone.extra_make_args_unix = ["-j2"]
     else:
         b2.prefs.codegen.target = target
     try:
+        yield
+    finally:
+        if target == "cpp_standalone":
+            b2.device.reinit()
+            b2.set_device("runtime")
+        b2.prefs.codegen.target, b2.defaultclock.dt, make_args = saved
+        b2.prefs.devices.cpp_standalone.extra_make_args_unix = make_args
+        gc.collect()  # free this run's objects so the next build reuses their names
+
+
+def run(spec: NetworkSpec, duration=None, *, target: str = "numpy", seed: int | None = None,
+        dt=0.1 * ms, build_dir: str | None = None, progress: str | None = None) -> SpikeRecord:
+    """Compile `spec` into Brian2 objects, simulate, and return what it recorded.
+
+    spec:      a NetworkSpec (bio/spec.py) with its inputs and Record.
+    duration:  Brian2 time; None means samples x spec.period.
+    target:    "numpy", "cython" or "cpp_standalone".
+    seed:      seeds NumPy and Brian2 before any object is built (Poisson draws, noise).
+    dt:        simulation time step (Brian2 time).
+    build_dir: cpp_standalone directory (default: `standalone_dir()`).
+    progress:  a label for a progress bar over the samples (runtime targets), or None.
+    Returns a SpikeRecord: populations (B copies, index b * n + k), traces
+    (n_steps, n_recorded) in SI units, `final` state, `copies` = B.
+    """
+    check_target(target)
+    inp.check_time(dt, "dt", "0.1*ms")
+    spec.check()
+    lay = _layout(spec, dt, duration)
+    if duration is None:
+        if spec.period is None:
+            raise ValueError("give a duration, or a spec with a `period` per sample")
+        duration = lay.samples * spec.period
+    inp.check_time(duration, "duration", "500*ms")
+    if not float(duration / second) > 0:
+        raise ValueError(f"duration must be > 0, got {duration}")
+    directory = build_dir or (standalone_dir() if target == "cpp_standalone" else None)
+    with _target(target, directory):
         b2.defaultclock.dt = dt
         if seed is not None:
             np.random.seed(seed)
             b2.seed(seed)
-        built = build()
-        # namespace={}: names resolve in each object's own namespace, never in this frame
-        built.network.run(duration, report=report, namespace={})
-        if standalone:
-            b2.device.build(directory=directory, compile=True, run=True,
-                            debug=False, clean=False)
-        return to_record(built, float(duration / b2.second))
-    finally:
-        if standalone:
-            b2.device.reinit()
-            b2.set_device("runtime")
+        net, groups, monitors, traces, syns = _build(spec, lay)
+        if target == "cpp_standalone" or progress is None or lay.samples < 2:
+            net.run(duration, namespace={})
+        else:
+            from tqdm.auto import tqdm
+            n_chunks = min(lay.samples, 50)
+            with tqdm(total=lay.samples, desc=progress, unit="sample", leave=False) as bar:
+                done = 0
+                for k in range(n_chunks):
+                    upto = int(round((k + 1) * lay.samples / n_chunks))
+                    chunk = duration * (upto - done) / lay.samples
+                    net.run(chunk, namespace={})
+                    bar.update(upto - done)
+                    done = upto
+        if target == "cpp_standalone":
+            b2.device.build(directory=directory, compile=True, run=True, debug=False, clean=False)
+        return _to_record(spec, lay, float(duration / second), groups, monitors, traces, syns)
 
 
-def to_record(built: Built, duration_s: float) -> SpikeRecord:
-    """Copy spike and state monitors into a SpikeRecord (plain NumPy)."""
+def _build(spec: NetworkSpec, lay: _Layout):
+    value_cur, delayed_cur = _value_currents(spec, lay)
+    sources = {x.target: x for x in spec.inputs if isinstance(x, (inp.Rates, inp.Spikes, inp.Values))}
+    groups, objects = {}, []
+    for name, pop in spec.populations.items():
+        if pop.is_source:
+            if name not in sources:
+                raise ValueError(f"source population {name!r} has no input (Rates, Spikes or Values)")
+            g = _source_group(spec, name, pop, lay, sources)
+        else:
+            g = _neuron_group(spec, name, pop, lay, value_cur, delayed_cur, {})
+        if g is not None:
+            groups[name] = g
+            objects.append(g)
+    syns = {}
+    for cname, c in spec.connections.items():
+        if isinstance(sources.get(c.pre), inp.Values):
+            continue  # delivered as currents
+        syns[cname] = _synapses(spec, cname, c, groups, lay)
+        objects.append(syns[cname])
+    for k, x in enumerate(spec.inputs):
+        if isinstance(x, inp.PoissonDrive):
+            objects.append(b2.PoissonInput(groups[x.target], x.synapse.target_var, N=int(x.n_inputs),
+                                           rate=x.rate, weight=x.weight))
+    wanted = spec.record.spikes if spec.record.spikes is not None else list(groups)
+    monitors = {}
+    for name in wanted:
+        if name not in spec.populations:
+            raise ValueError(f"cannot record spikes of unknown population {name!r}")
+        if name in groups:
+            monitors[name] = b2.SpikeMonitor(groups[name], name=_name(name, "spikes"))
+    traces = {}
+    for key, which in spec.record.traces.items():
+        pop_name, _, var = key.partition(".")
+        if pop_name not in groups or not var:
+            raise ValueError(f"trace {key!r} must name 'population.variable' of a simulated population")
+        n = spec.populations[pop_name].n
+        sel = np.arange(n) if which is True else np.asarray(which, dtype=np.int64)
+        rec = (np.arange(lay.copies)[:, None] * n + sel[None, :]).ravel()  # every copy
+        traces[key] = (b2.StateMonitor(groups[pop_name], var, record=rec, when=spec.record.when,
+                                       name=_name(pop_name, var, "trace")), var)
+    objects += list(monitors.values()) + [m for m, _ in traces.values()]
+    return b2.Network(*objects), groups, monitors, traces, syns
+
+
+def _to_record(spec, lay, duration_s, groups, monitors, traces, syns) -> SpikeRecord:
     times, indices, sizes = {}, {}, {}
-    for name, mon in built.spikes.items():
+    for name, mon in monitors.items():
         t = np.asarray(mon.t_[:], dtype=np.float64)
         i = np.asarray(mon.i[:], dtype=np.int64)
         order = np.argsort(t, kind="stable")
         times[name], indices[name] = t[order], i[order]
-        sizes[name] = int(mon.source.N)
-    if built.n_neurons:
-        sizes.update(built.n_neurons)
-    traces, trace_dt = {}, None
-    for key, (mon, var) in built.traces.items():
-        traces[key] = np.asarray(getattr(mon, var + "_")[:], dtype=np.float64).T  # (T, n_rec)
+    for name in monitors:
+        sizes[name] = lay.copies * spec.populations[name].n
+    out, trace_dt = {}, None
+    for key, (mon, var) in traces.items():
+        out[key] = np.asarray(getattr(mon, var + "_")[:], dtype=np.float64).T  # (T, n_rec)
         trace_dt = float(mon.clock.dt_)
-    return SpikeRecord(times, indices, sizes, duration_s, traces, trace_dt)
-
-
-def cpu_count() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    final = {}
+    for key in spec.record.final:
+        obj_name, _, var = key.partition(".")
+        if obj_name in syns:
+            final[key] = np.asarray(getattr(syns[obj_name], var + "_")[:], dtype=np.float64).copy()
+        elif obj_name in groups:
+            final[key] = np.asarray(getattr(groups[obj_name], var + "_")[:], dtype=np.float64).copy()
+        else:
+            raise ValueError(f"cannot read back {key!r}: name a simulated population or connection")
+    return SpikeRecord(times, indices, sizes, duration_s, out, trace_dt, final, lay.copies)

@@ -1,94 +1,154 @@
-"""Network specifications: what a lesion edits before Brian2 ever sees it.
+"""Network specifications: every `bio` network is one of these before Brian2 sees it.
 
-A `bio` network that can be lesioned (the layered network the bridge converts
-to, the Diehl & Cook STDP learner) is a plain description: named populations
-and named connections held as NumPy arrays. Brian2 objects are built from it at
-run time, so a lesion is an edit of arrays on a copy, the original stays
-untouched, and the same seed always gives the same lesion.
+A `NetworkSpec` is plain data: named populations (a `bio.neurons` model plus
+per-neuron arrays), named connections (a `bio.synapses` model plus `i, j, w,
+delay` arrays), what drives the network in a run (`inputs`, see bio/inputs.py)
+and what to record. `bio.run(spec, duration)` (bio/simulate.py) is the one
+compiler that turns any spec into Brian2 objects. A lesion (bio/lesion.py) is
+an edit of these arrays on a copy, so the original is untouched and the same
+seed always gives the same lesion.
 
-Conventions shared by every builder:
-- `Population.alive` False means the neuron never spikes and all its synapses,
-  incoming and outgoing, are gone.
-- `Population.thresh_shift` and `Population.noise_sigma` are fractions of the
-  population's threshold distance (v_thresh - v_reset), so "raise thresholds by
-  10%" means the same for an IF unit of a converted network and an
-  excitatory neuron of the STDP learner.
-- `Connection.kind` says how to read the sign of `w`: "exc" and "inh"
-  connections hold magnitudes (the synapse model gives the sign), "signed"
-  connections (converted ANN weights) excite where w > 0 and inhibit where w < 0.
+One meaning per lesion field, in every network:
+- `Population.alive` False: the neuron never spikes and all its synapses,
+  incoming and outgoing, are gone (a source neuron stops driving).
+- `Population.thresh_shift`: the threshold moves by this fraction of the
+  model's threshold distance v_thresh - v_reset (+0.1 = 10% harder to fire).
+- `Population.noise_sigma`: an Ornstein-Uhlenbeck background current of
+  correlation time `NOISE_TAU` whose stationary std would move a membrane
+  without leak by noise_sigma * (v_thresh - v_reset) in one NOISE_TAU
+  (sigma_I = noise_sigma * (v_thresh - v_reset) * C / NOISE_TAU, C the
+  model's capacitance). The same number means the same noise for every model.
+- `Connection.w`: the weight in the synapse model's unit (volt, amp or
+  siemens); `kind` says how to read its sign (below).
+- `Connection.delay_s`: per-synapse conduction delay in seconds.
+- `Connection.transmits` False: conduction block (the weight is kept).
+
+`Connection.kind`: "exc" and "inh" connections hold magnitudes (an inhibitory
+current-based synapse delivers -w; a conductance synapse's sign comes from its
+reversal potential), "signed" connections (converted ANN weights) excite
+where w > 0 and inhibit where w < 0.
+
+Copies and samples. Inputs carry a sample axis S and a copy axis B
+(`(S, B, n)`, see bio/inputs.py). B copies of the whole network run side by
+side in one Brian2 network (neuron k of copy b of a population of n has index
+b * n + k in the record: `replicate`); S samples run one after another, each
+for `period`, with the neurons' state reset at every sample onset.
 """
 from __future__ import annotations
 
+import copy as _copy
 from dataclasses import dataclass, field
 
 import numpy as np
+from brian2 import ms
 
 KINDS = ("exc", "inh", "signed")
+NOISE_TAU = 1 * ms  # correlation time of the one background-noise definition (module docstring)
 
 
 @dataclass
 class Population:
-    """Per-neuron state that lesions act on.
+    """n neurons of one model, plus the per-neuron state lesions act on.
 
+    model:        a `bio.neurons` model, or None for a source population (its
+                  spikes or values come from an input in `NetworkSpec.inputs`).
     n:            number of neurons (in one copy of the network).
     alive:        (n,) bool, False where a neuron is removed.
     thresh_shift: (n,) float, threshold offset as a fraction of v_thresh - v_reset.
-    noise_sigma:  std of added background noise, as a fraction of v_thresh - v_reset
-                  per sqrt(tau) (builders document their exact use); 0 for none.
+    noise_sigma:  background noise (one definition: module docstring); 0 for none.
+    i_ext_amp:    (n,) float, constant current injected into each neuron, in amp.
+    init:         {state variable: (n,) float in SI units} initial values that
+                  replace the model's resting state (e.g. random potentials).
+    shape:        layout of the neurons ((C, H, W) or (H, W) or (n,)), index
+                  c*H*W + h*W + w; used by spatial lesions. Optional.
     """
 
+    model: object
     n: int
     alive: np.ndarray = None
     thresh_shift: np.ndarray = None
     noise_sigma: float = 0.0
+    i_ext_amp: np.ndarray = None
+    init: dict = field(default_factory=dict)
+    shape: tuple = None
 
     def __post_init__(self):
-        if self.alive is None:
-            self.alive = np.ones(self.n, dtype=bool)
-        if self.thresh_shift is None:
-            self.thresh_shift = np.zeros(self.n)
-        self.alive = np.asarray(self.alive, dtype=bool)
-        self.thresh_shift = np.asarray(self.thresh_shift, dtype=float)
-        if self.alive.shape != (self.n,) or self.thresh_shift.shape != (self.n,):
-            raise ValueError(f"alive and thresh_shift must have shape ({self.n},), got "
-                             f"{self.alive.shape} and {self.thresh_shift.shape}")
+        if int(self.n) != self.n or self.n < 0:
+            raise ValueError(f"a population needs a whole number of neurons >= 0, got {self.n}")
+        self.n = int(self.n)
+        self.alive = np.ones(self.n, bool) if self.alive is None else np.asarray(self.alive, bool)
+        self.thresh_shift = (np.zeros(self.n) if self.thresh_shift is None
+                             else np.asarray(self.thresh_shift, dtype=float))
+        self.i_ext_amp = (np.zeros(self.n) if self.i_ext_amp is None
+                          else np.asarray(self.i_ext_amp, dtype=float))
+        for what, arr in (("alive", self.alive), ("thresh_shift", self.thresh_shift),
+                          ("i_ext_amp", self.i_ext_amp)):
+            if arr.shape != (self.n,):
+                raise ValueError(f"{what} must have shape ({self.n},), got {arr.shape}")
+        if not np.all(np.isfinite(self.thresh_shift)) or not np.all(np.isfinite(self.i_ext_amp)):
+            raise ValueError("thresh_shift and i_ext_amp must be finite")
+        if not np.isfinite(self.noise_sigma) or self.noise_sigma < 0:
+            raise ValueError(f"noise_sigma must be a finite number >= 0, got {self.noise_sigma}")
+        for var, value in self.init.items():
+            if np.shape(value) != (self.n,):
+                raise ValueError(f"init[{var!r}] must have shape ({self.n},), got {np.shape(value)}")
+        if self.shape is not None and int(np.prod(self.shape)) != self.n:
+            raise ValueError(f"shape {self.shape} does not hold {self.n} neurons")
+
+    @property
+    def is_source(self) -> bool:
+        return self.model is None
 
 
 @dataclass
 class Connection:
     """Synapses from population `pre` to population `post` (one copy).
 
+    model:     a `bio.synapses` model (CurrentDelta, CurrentExp, CondExp, or a
+               plasticity rule wrapping one).
     i, j:      (n_syn,) int64 presynaptic and postsynaptic neuron indices.
-    w:         (n_syn,) float64 weights in the builder's unit (see `kind`).
+    w:         (n_syn,) float64 weights in the model's weight unit (see `kind`).
+    kind:      "exc", "inh" or "signed" (module docstring).
     delay_s:   (n_syn,) float64 conduction delays in seconds.
     transmits: (n_syn,) bool, False where conduction is blocked.
-    kind:      "exc", "inh" or "signed" (see the module docstring).
+    normalize: optional `bio.synapses.Normalize`: the incoming weights of each
+               postsynaptic neuron are rescaled to a fixed total at every sample onset.
     """
 
     pre: str
     post: str
+    model: object
     i: np.ndarray
     j: np.ndarray
     w: np.ndarray
     kind: str = "signed"
     delay_s: np.ndarray = None
     transmits: np.ndarray = None
+    normalize: object = None
 
     def __post_init__(self):
         self.i = np.asarray(self.i, dtype=np.int64)
         self.j = np.asarray(self.j, dtype=np.int64)
         self.w = np.asarray(self.w, dtype=np.float64)
         n = len(self.i)
-        if self.delay_s is None:
-            self.delay_s = np.zeros(n)
-        if self.transmits is None:
-            self.transmits = np.ones(n, dtype=bool)
-        self.delay_s = np.asarray(self.delay_s, dtype=np.float64)
-        self.transmits = np.asarray(self.transmits, dtype=bool)
-        if not (len(self.j) == len(self.w) == len(self.delay_s) == len(self.transmits) == n):
-            raise ValueError("i, j, w, delay_s and transmits must all have the same length")
+        self.delay_s = np.zeros(n) if self.delay_s is None else np.asarray(self.delay_s, dtype=np.float64)
+        self.transmits = np.ones(n, bool) if self.transmits is None else np.asarray(self.transmits, bool)
+        if self.delay_s.ndim == 0:
+            self.delay_s = np.full(n, float(self.delay_s))
+        if not (self.i.ndim == 1 and len(self.j) == len(self.w) == len(self.delay_s)
+                == len(self.transmits) == n):
+            raise ValueError(f"i, j, w, delay_s and transmits must be 1-D of one length, got "
+                             f"{len(self.i)}, {len(self.j)}, {len(self.w)}, {len(self.delay_s)}, "
+                             f"{len(self.transmits)}")
         if self.kind not in KINDS:
             raise ValueError(f"unknown connection kind {self.kind!r}; choose one of: {', '.join(KINDS)}")
+        if not np.all(np.isfinite(self.w)):
+            raise ValueError("connection weights must be finite")
+        if np.any(self.delay_s < 0) or not np.all(np.isfinite(self.delay_s)):
+            raise ValueError("delays must be finite and >= 0 s")
+        if self.kind != "signed" and np.any(self.w < 0):
+            raise ValueError(f"a connection of kind {self.kind!r} holds weight magnitudes (>= 0); "
+                             "use kind='signed' for weights of both signs")
 
     @property
     def n_syn(self) -> int:
@@ -98,6 +158,28 @@ class Connection:
         """(n_syn,) bool: synapses that exist after lesions (both ends alive, not blocked)."""
         return (populations[self.pre].alive[self.i] & populations[self.post].alive[self.j]
                 & self.transmits)
+
+    def signed_w(self) -> np.ndarray:
+        """(n_syn,) weights with their sign for current-based synapses (inhibitory = negative)."""
+        return -self.w if self.kind == "inh" else self.w
+
+
+@dataclass
+class Record:
+    """What a run records.
+
+    spikes: population names whose spikes are recorded; None records every population.
+    traces: {"population.variable": neuron indices (of one copy) or True for all}; the
+            record's trace holds those neurons in every copy.
+    when:   Brian2 scheduling slot of the trace monitors ("end": after resets).
+    final:  state read back at the end of the run: "population.variable" or
+            "connection.w" (e.g. learned weights); (B * n,) or (B * n_syn,) arrays.
+    """
+
+    spikes: tuple | None = None
+    traces: dict = field(default_factory=dict)
+    when: str = "start"
+    final: tuple = ()
 
 
 def replicate(i: np.ndarray, j: np.ndarray, n_pre: int, n_post: int, n_copies: int):
@@ -114,20 +196,56 @@ def replicate(i: np.ndarray, j: np.ndarray, n_pre: int, n_post: int, n_copies: i
 
 @dataclass
 class NetworkSpec:
-    """Populations and connections of a network that `bio.lesion` can edit.
+    """Populations, connections, inputs and recording of one network (plain data).
 
-    Network types (the layered network, the STDP learner) subclass this or hold
-    one; a lesion deep-copies the spec and edits the copy.
+    populations: {name: Population}; connections: {name: Connection}.
+    inputs:      list of inputs from bio/inputs.py (what drives a run).
+    record:      a Record (every population's spikes by default).
+    period:      time per sample when the inputs hold S > 1 samples (Brian2 time).
+    meta:        free-form facts the network builder wants to keep (e.g. layer
+                 names, scales); the compiler ignores it.
     """
 
-    populations: dict[str, Population] = field(default_factory=dict)
-    connections: dict[str, Connection] = field(default_factory=dict)
+    populations: dict = field(default_factory=dict)
+    connections: dict = field(default_factory=dict)
+    inputs: list = field(default_factory=list)
+    record: Record = field(default_factory=Record)
+    period: object = None
+    meta: dict = field(default_factory=dict)
 
-    def check(self) -> None:
+    def check(self) -> "NetworkSpec":
+        """Raise a ValueError for any inconsistency; returns self."""
         for name, c in self.connections.items():
             for end in (c.pre, c.post):
                 if end not in self.populations:
                     raise ValueError(f"connection {name!r} refers to unknown population {end!r}; "
                                      f"populations: {', '.join(self.populations)}")
-            if c.n_syn and (c.i.max() >= self.populations[c.pre].n or c.j.max() >= self.populations[c.post].n):
-                raise ValueError(f"connection {name!r} has indices outside its populations")
+            if self.populations[c.post].is_source:
+                raise ValueError(f"connection {name!r} targets source population {c.post!r}; "
+                                 "a source has no membrane to drive")
+            if c.n_syn and (c.i.min() < 0 or c.j.min() < 0 or c.i.max() >= self.populations[c.pre].n
+                            or c.j.max() >= self.populations[c.post].n):
+                raise ValueError(f"connection {name!r} has indices outside its populations "
+                                 f"({self.populations[c.pre].n} -> {self.populations[c.post].n})")
+        for inp in self.inputs:
+            if inp.target not in self.populations:
+                raise ValueError(f"input {type(inp).__name__} targets unknown population "
+                                 f"{inp.target!r}; populations: {', '.join(self.populations)}")
+        return self
+
+    def copy(self) -> "NetworkSpec":
+        """A deep copy (what every lesion edits)."""
+        return _copy.deepcopy(self)
+
+    def with_inputs(self, *inputs, period=None, record: Record | None = None) -> "NetworkSpec":
+        """A shallow copy of this spec with other inputs (and optionally period and record).
+
+        Populations and connections are shared with self (not copied): use this to run
+        one network on many inputs, and `copy()` before editing arrays.
+        """
+        new = _copy.copy(self)
+        new.inputs = list(inputs)
+        new.period = period
+        if record is not None:
+            new.record = record
+        return new.check()

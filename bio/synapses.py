@@ -1,14 +1,19 @@
 """Synapse models: what a presynaptic spike does to the postsynaptic neuron.
 
-Every model follows the `bio` synapse protocol, so a neuron model can take
-several of them (`neurons.LIF().group(n, synapses=[CurrentExp("exc"), ...])`):
+Every model follows one protocol, read by the one compiler (`bio.run`,
+bio/simulate.py), which is the only code that creates Brian2 objects:
 
+- `weight_unit`       the unit of `Connection.w` (volt, amp or siemens);
 - `post_equations()`  lines added to the postsynaptic NeuronGroup
                       (e.g. "dI_exc/dt = -I_exc/tau_exc : amp");
 - `current_term()`    its contribution to the neuron's `I_total` ("" for
                       delta synapses, which jump `v` directly);
 - `namespace()`       the constants those lines use, named after `label`;
-- `connect(pre, post, i, j, w, delay=None, name=None)` the brian2.Synapses.
+- `target_var`        the postsynaptic variable a spike increments;
+- `synapse_equations()`, `on_pre()`, `on_post()`, `synapse_namespace()`:
+                      what the Synapses object holds besides `w` (traces and
+                      weight rules of plasticity; on_post None when unused);
+- `plastic`           True when the rule changes `w`.
 
 The `label` ("exc", "inh", ...) makes variable names unique, so several
 synapse models can target one group.
@@ -23,9 +28,14 @@ traces and a weight rule to the Synapses object and leaves the postsynaptic
 equations to the base model. Its own constants live in the Synapses'
 namespace, so two plastic pathways never clash.
 - `STDP`            pair-based (Song, Miller & Abbott 2000)
-- `TripletSTDP`     triplet rule (Pfister & Gerstner 2006)
+- `TripletSTDP`     triplet rule (Pfister & Gerstner 2006), all-to-all or nearest-spike
+- `PreTraceSTDP`    presynaptic-trace rule (Diehl & Cook 2015, Eq. 3)
 - `TsodyksMarkram`  short-term depression/facilitation (Tsodyks & Markram
                     1997; Markram, Wang & Tsodyks 1998)
+- `MaxPoolGate`     passes a spike only when it raises the running maximum of
+                    the spike counts in a pooling window (ANN conversion)
+`Normalize` (a field of `bio.spec.Connection`) rescales each neuron's incoming
+weights to a fixed total at every sample onset (Diehl & Cook 2015, Sec. 2.4).
 """
 from __future__ import annotations
 
@@ -41,60 +51,47 @@ def _q(value):  # a Brian2 Quantity is an ndarray, so dataclasses reject it as a
 
 
 def _check_label(label: str) -> None:
-    if not label.isidentifier():
+    if not isinstance(label, str) or not label.isidentifier():
         raise ValueError(f"synapse label {label!r} must be a valid identifier such as 'exc' or 'inh'")
 
 
-def _make_synapses(pre, post, i, j, w, delay, name, *, unit, model="", on_pre="", on_post=None,
-                   namespace=None) -> b2.Synapses:
-    """Build, connect and initialise a brian2.Synapses (shared by every model).
-
-    i, j: (n_syn,) int presynaptic and postsynaptic indices.
-    w:    (n_syn,) or scalar Quantity in `unit`.
-    delay: (n_syn,) or scalar time Quantity, or None for no delay. Equal delays
-           become one shared (scalar) delay of the Synapses object.
-    """
-    i = np.asarray(i, dtype=np.int64)
-    j = np.asarray(j, dtype=np.int64)
-    if i.shape != j.shape or i.ndim != 1:
-        raise ValueError(f"i and j must be 1-D arrays of equal length, got shapes {i.shape} and {j.shape}")
-    if not b2.have_same_dimensions(w, unit):
-        raise ValueError(f"weights must be in units of {unit!r} for this synapse model, got {w!r}")
-    if delay is not None and not b2.have_same_dimensions(delay, ms):
-        raise ValueError(f"delay must be a time (e.g. 1.5*ms), got {delay!r}")
-    kwargs = {} if name is None else {"name": name}
-    # one shared delay lets Brian2 use its faster homogeneous spike queue
-    delays_s = None if delay is None else np.atleast_1d(np.asarray(delay, dtype=np.float64))
-    uniform = delays_s is not None and delays_s.size > 0 and np.all(delays_s == delays_s[0])
-    if uniform:
-        delay = delays_s[0] * b2.second
-    # a static pathway whose weights are all equal holds one shared weight: Brian2 then
-    # adds a constant per spike instead of gathering a per-synapse array (as the
-    # hand-written CUBA example does). Plastic models (a `model` or on_post) keep w per synapse.
-    w_arr = np.atleast_1d(np.asarray(w))
-    shared = not model and on_post is None and w_arr.size > 0 and np.all(w_arr == w_arr.flat[0])
-    w_decl = f"w : {_unit_name(unit)}" + (" (shared, constant)" if shared else "")
-    syn = b2.Synapses(pre, post, model=f"{w_decl}\n{model}",
-                      on_pre=on_pre, on_post=on_post, namespace=dict(namespace or {}),
-                      delay=delay if uniform else None, method="exact", **kwargs)
-    if not len(i):  # e.g. every synapse lesioned: an empty but valid pathway
-        syn.connect("False")
-        return syn
-    syn.connect(i=i, j=j)
-    if shared:
-        syn.w = w_arr.flat[0] * unit
-    else:
-        syn.w[:] = w
-    if delay is not None and not uniform:
-        syn.delay[:] = delay
-    return syn
-
-
-def _unit_name(unit) -> str:
+def unit_name(unit) -> str:
+    """'volt', 'amp' or 'siemens': how a weight unit is written in Brian2 equations."""
     for name, u in (("volt", volt), ("amp", amp), ("siemens", siemens)):
         if b2.have_same_dimensions(unit, u):
             return name
     raise ValueError(f"unsupported weight unit {unit!r}")
+
+
+class _Static:
+    """Protocol defaults of a static (non-plastic) base synapse."""
+
+    plastic = False
+
+    def synapse_equations(self) -> str:
+        return ""
+
+    def on_pre(self) -> str:
+        return self.transmit()
+
+    def on_post(self):
+        return None
+
+    def synapse_namespace(self) -> dict:
+        return {}
+
+    def pre_equations(self) -> str:
+        return ""
+
+    def pre_reset(self) -> str:
+        return ""
+
+    def synapse_init(self) -> dict:
+        return {}
+
+    def transmit(self, weight: str = "w") -> str:
+        """The on_pre statement that delivers `weight` to the postsynaptic cell."""
+        return f"{self.target_var}_post += {weight}"
 
 
 # ---------------------------------------------------------------------------
@@ -102,7 +99,7 @@ def _unit_name(unit) -> str:
 # ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class CurrentDelta:
+class CurrentDelta(_Static):
     """Instantaneous current-based synapse: a spike moves v_post by w (volt).
 
     The classic synapse of Brunel (2000): a PSP is a jump of J followed by the
@@ -112,6 +109,7 @@ class CurrentDelta:
     label: str = "exc"
 
     weight_unit = volt
+    target_var = "v"
 
     def __post_init__(self):
         _check_label(self.label)
@@ -125,17 +123,11 @@ class CurrentDelta:
     def namespace(self) -> dict:
         return {}
 
-    def transmit(self, weight: str = "w") -> str:
-        """The on_pre statement that delivers `weight` to the postsynaptic cell."""
-        return f"v_post += {weight}"
 
-    def connect(self, pre, post, i, j, w, delay=None, name=None) -> b2.Synapses:
-        """Synapses pre[i] -> post[j] with weights w (volt) and delays (time)."""
-        return _make_synapses(pre, post, i, j, w, delay, name, unit=volt, on_pre=self.transmit())
 
 
 @dataclass(frozen=True)
-class CurrentExp:
+class CurrentExp(_Static):
     """Current-based exponential synapse: I_label jumps by w (amp), decays with tau.
 
     PSC(t) = w exp(-t/tau) for t >= delay (e.g. Brette et al. 2007, CUBA).
@@ -145,6 +137,10 @@ class CurrentExp:
     tau: Quantity = _q(5 * ms)
 
     weight_unit = amp
+
+    @property
+    def target_var(self) -> str:
+        return f"I_{self.label}"
 
     def __post_init__(self):
         _check_label(self.label)
@@ -158,16 +154,11 @@ class CurrentExp:
     def namespace(self) -> dict:
         return {f"tau_{self.label}": self.tau}
 
-    def transmit(self, weight: str = "w") -> str:
-        return f"I_{self.label}_post += {weight}"
 
-    def connect(self, pre, post, i, j, w, delay=None, name=None) -> b2.Synapses:
-        """Synapses pre[i] -> post[j] with weights w (amp) and delays (time)."""
-        return _make_synapses(pre, post, i, j, w, delay, name, unit=amp, on_pre=self.transmit())
 
 
 @dataclass(frozen=True)
-class CondExp:
+class CondExp(_Static):
     """Conductance-based exponential synapse with reversal potential E_rev.
 
     g_label jumps by w (siemens) and decays with tau; the current is
@@ -179,6 +170,10 @@ class CondExp:
     E_rev: Quantity = _q(0 * mV)
 
     weight_unit = siemens
+
+    @property
+    def target_var(self) -> str:
+        return f"g_{self.label}"
 
     def __post_init__(self):
         _check_label(self.label)
@@ -192,19 +187,17 @@ class CondExp:
     def namespace(self) -> dict:
         return {f"tau_{self.label}": self.tau, f"E_{self.label}": self.E_rev}
 
-    def transmit(self, weight: str = "w") -> str:
-        return f"g_{self.label}_post += {weight}"
 
-    def connect(self, pre, post, i, j, w, delay=None, name=None) -> b2.Synapses:
-        """Synapses pre[i] -> post[j] with weights w (siemens) and delays (time)."""
-        return _make_synapses(pre, post, i, j, w, delay, name, unit=siemens, on_pre=self.transmit())
 
 
 BASES = (CurrentDelta, CurrentExp, CondExp)
+PAIRINGS = ("all", "nearest")
 
 
 class _Wrapper:
     """Shared delegation of a plasticity wrapper to the base model it modifies."""
+
+    plastic = True
 
     def post_equations(self) -> str:
         return self.on.post_equations()
@@ -215,6 +208,18 @@ class _Wrapper:
     def namespace(self) -> dict:
         return self.on.namespace()
 
+    def on_post(self):
+        return None
+
+    def pre_equations(self) -> str:
+        return ""
+
+    def pre_reset(self) -> str:
+        return ""
+
+    def synapse_init(self) -> dict:
+        return {}
+
     @property
     def label(self) -> str:
         return self.on.label
@@ -223,10 +228,21 @@ class _Wrapper:
     def weight_unit(self):
         return self.on.weight_unit
 
+    @property
+    def target_var(self) -> str:
+        return self.on.target_var
+
     def _check_base(self):
         if not isinstance(self.on, BASES):
             raise ValueError(f"{type(self).__name__} wraps a base synapse (CurrentDelta, CurrentExp "
                              f"or CondExp), got {type(self.on).__name__}")
+
+    def _check_w_max(self):
+        if not isinstance(self.w_max, Quantity) or not b2.have_same_dimensions(self.w_max, self.on.weight_unit):
+            raise ValueError(f"w_max must be in units of {self.on.weight_unit!r} for "
+                             f"{type(self.on).__name__}, got {self.w_max!r}")
+        if not float(np.asarray(self.w_max)) > 0:
+            raise ValueError(f"w_max must be > 0, got {self.w_max}")
 
 
 # ---------------------------------------------------------------------------
@@ -262,26 +278,27 @@ class STDP(_Wrapper):
 
     def __post_init__(self):
         self._check_base()
-        if self.pairing not in ("all", "nearest"):
-            raise ValueError(f"unknown STDP pairing {self.pairing!r}; choose one of: all, nearest")
-        if not b2.have_same_dimensions(self.w_max, self.on.weight_unit):
-            raise ValueError(f"w_max must be in units of {self.on.weight_unit!r} for "
-                             f"{type(self.on).__name__}, got {self.w_max!r}")
+        if self.pairing not in PAIRINGS:
+            raise ValueError(f"unknown STDP pairing {self.pairing!r}; choose one of: {', '.join(PAIRINGS)}")
+        self._check_w_max()
 
-    def connect(self, pre, post, i, j, w, delay=None, name=None) -> b2.Synapses:
-        """Plastic synapses pre[i] -> post[j]; `w` is the initial weight (read back from .w)."""
+    def synapse_equations(self) -> str:
+        return ("dapre/dt = -apre/stdp_tau_plus : 1 (event-driven)\n"
+                "dapost/dt = -apost/stdp_tau_minus : 1 (event-driven)")
+
+    def on_pre(self) -> str:
         bump = "+= 1" if self.pairing == "all" else "= 1"
-        model = ("dapre/dt = -apre/stdp_tau_plus : 1 (event-driven)\n"
-                 "dapost/dt = -apost/stdp_tau_minus : 1 (event-driven)")
-        on_pre = "\n".join([self.on.transmit(),
-                            f"apre {bump}",
-                            "w = clip(w - stdp_A_minus*stdp_w_max*apost, 0*stdp_w_max, stdp_w_max)"])
-        on_post = "\n".join([f"apost {bump}",
-                             "w = clip(w + stdp_A_plus*stdp_w_max*apre, 0*stdp_w_max, stdp_w_max)"])
-        ns = {"stdp_tau_plus": self.tau_plus, "stdp_tau_minus": self.tau_minus,
-              "stdp_A_plus": self.A_plus, "stdp_A_minus": self.A_minus, "stdp_w_max": self.w_max}
-        return _make_synapses(pre, post, i, j, w, delay, name, unit=self.on.weight_unit, model=model,
-                              on_pre=on_pre, on_post=on_post, namespace=ns)
+        return "\n".join([self.on.transmit(), f"apre {bump}",
+                          "w = clip(w - stdp_A_minus*stdp_w_max*apost, 0*stdp_w_max, stdp_w_max)"])
+
+    def on_post(self) -> str:
+        bump = "+= 1" if self.pairing == "all" else "= 1"
+        return "\n".join([f"apost {bump}",
+                          "w = clip(w + stdp_A_plus*stdp_w_max*apre, 0*stdp_w_max, stdp_w_max)"])
+
+    def synapse_namespace(self) -> dict:
+        return {"stdp_tau_plus": self.tau_plus, "stdp_tau_minus": self.tau_minus,
+                "stdp_A_plus": self.A_plus, "stdp_A_minus": self.A_minus, "stdp_w_max": self.w_max}
 
 
 # Pfister & Gerstner (2006), J Neurosci 26:9673, minimal all-to-all models
@@ -308,6 +325,8 @@ class TripletSTDP(_Wrapper):
     grow with the postsynaptic rate, so pairing at high frequency potentiates
     whatever the order (Sjöström et al. 2001).
     on, w_max: the base synapse model and the upper bound of its weight.
+    pairing: "all" (each spike adds 1 to its traces) or "nearest" (each spike sets
+             them to 1; the form Diehl & Cook's published code uses).
     Defaults: the visual-cortex minimal model; `TripletSTDP.preset(name, on, w_max)`
     picks "visual_cortex" or "hippocampal".
     """
@@ -323,11 +342,13 @@ class TripletSTDP(_Wrapper):
     tau_x: Quantity = _q(101 * ms)
     tau_y: Quantity = _q(114 * ms)
 
+    pairing: str = "all"
+
     def __post_init__(self):
         self._check_base()
-        if not b2.have_same_dimensions(self.w_max, self.on.weight_unit):
-            raise ValueError(f"w_max must be in units of {self.on.weight_unit!r} for "
-                             f"{type(self.on).__name__}, got {self.w_max!r}")
+        self._check_w_max()
+        if self.pairing not in PAIRINGS:
+            raise ValueError(f"unknown pairing {self.pairing!r}; choose one of: {', '.join(PAIRINGS)}")
 
     @classmethod
     def preset(cls, name: str, on, w_max) -> "TripletSTDP":
@@ -336,20 +357,65 @@ class TripletSTDP(_Wrapper):
             raise ValueError(f"unknown triplet preset {name!r}; choose one of: {', '.join(TRIPLET_PARAMETERS)}")
         return cls(on=on, w_max=w_max, **TRIPLET_PARAMETERS[name])
 
-    def connect(self, pre, post, i, j, w, delay=None, name=None) -> b2.Synapses:
-        """Plastic synapses pre[i] -> post[j]; `w` is the initial weight."""
-        model = "\n".join(f"d{v}/dt = -{v}/tr_{tau} : 1 (event-driven)"
-                          for v, tau in (("r1", "tau_plus"), ("r2", "tau_x"),
-                                         ("o1", "tau_minus"), ("o2", "tau_y")))
-        on_pre = "\n".join([self.on.transmit(),
-                            "w = clip(w - tr_w_max*o1*(tr_A2_minus + tr_A3_minus*r2), 0*tr_w_max, tr_w_max)",
-                            "r1 += 1", "r2 += 1"])
-        on_post = "\n".join(["w = clip(w + tr_w_max*r1*(tr_A2_plus + tr_A3_plus*o2), 0*tr_w_max, tr_w_max)",
-                             "o1 += 1", "o2 += 1"])
-        ns = {f"tr_{k}": getattr(self, k) for k in ("w_max", "A2_plus", "A3_plus", "A2_minus", "A3_minus",
-                                                    "tau_plus", "tau_minus", "tau_x", "tau_y")}
-        return _make_synapses(pre, post, i, j, w, delay, name, unit=self.on.weight_unit, model=model,
-                              on_pre=on_pre, on_post=on_post, namespace=ns)
+    def synapse_equations(self) -> str:
+        return "\n".join(f"d{v}/dt = -{v}/tr_{tau} : 1 (event-driven)"
+                         for v, tau in (("r1", "tau_plus"), ("r2", "tau_x"),
+                                        ("o1", "tau_minus"), ("o2", "tau_y")))
+
+    def on_pre(self) -> str:
+        bump = "+= 1" if self.pairing == "all" else "= 1"
+        return "\n".join([self.on.transmit(),
+                          "w = clip(w - tr_w_max*o1*(tr_A2_minus + tr_A3_minus*r2), 0*tr_w_max, tr_w_max)",
+                          f"r1 {bump}", f"r2 {bump}"])
+
+    def on_post(self) -> str:
+        bump = "+= 1" if self.pairing == "all" else "= 1"
+        return "\n".join(["w = clip(w + tr_w_max*r1*(tr_A2_plus + tr_A3_plus*o2), 0*tr_w_max, tr_w_max)",
+                          f"o1 {bump}", f"o2 {bump}"])
+
+    def synapse_namespace(self) -> dict:
+        return {f"tr_{k}": getattr(self, k) for k in ("w_max", "A2_plus", "A3_plus", "A2_minus", "A3_minus",
+                                                     "tau_plus", "tau_minus", "tau_x", "tau_y")}
+
+
+@dataclass(frozen=True)
+class PreTraceSTDP(_Wrapper):
+    """Presynaptic-trace STDP (Diehl & Cook 2015, Front. Comput. Neurosci. 9:99, Eq. 3).
+
+    A presynaptic trace x_pre jumps by 1 at each input spike and decays with
+    tau_pre; at each postsynaptic spike
+        dw = eta_post * (x_pre - x_tar) * (w_max - w)**mu,   w clipped to [0, w_max],
+    so inputs that fired shortly before the postsynaptic spike grow and inputs
+    that stayed silent (x_pre < x_tar) shrink. Defaults are the paper's
+    (x_tar 0.4, mu 0.2, tau_pre 20 ms), eta_post 0.01 as in its code.
+    """
+
+    on: object
+    w_max: Quantity
+    eta_post: float = 0.01
+    x_tar: float = 0.4
+    mu: float = 0.2
+    tau_pre: Quantity = _q(20 * ms)
+
+    def __post_init__(self):
+        self._check_base()
+        self._check_w_max()
+        if not (np.isfinite(self.eta_post) and self.eta_post >= 0 and np.isfinite(self.mu) and self.mu >= 0):
+            raise ValueError(f"eta_post and mu must be finite and >= 0, got {self.eta_post}, {self.mu}")
+
+    def synapse_equations(self) -> str:
+        return "dxpre/dt = -xpre/pt_tau_pre : 1 (event-driven)"
+
+    def on_pre(self) -> str:
+        return "\n".join([self.on.transmit(), "xpre += 1"])
+
+    def on_post(self) -> str:
+        return ("w = clip(w + pt_w_max*pt_eta_post*(xpre - pt_x_tar)"
+                "*clip(1 - w/pt_w_max, 0, 1)**pt_mu, 0*pt_w_max, pt_w_max)")
+
+    def synapse_namespace(self) -> dict:
+        return {"pt_w_max": self.w_max, "pt_eta_post": self.eta_post, "pt_x_tar": self.x_tar,
+                "pt_mu": self.mu, "pt_tau_pre": self.tau_pre}
 
 
 # ---------------------------------------------------------------------------
@@ -382,20 +448,84 @@ class TsodyksMarkram(_Wrapper):
         if not 0 < self.U <= 1:
             raise ValueError(f"U is a release fraction in (0, 1], got {self.U}")
 
-    def connect(self, pre, post, i, j, w, delay=None, name=None) -> b2.Synapses:
-        """Synapses pre[i] -> post[j] whose efficacy w*u*R changes from spike to spike."""
+    plastic = False  # w is fixed; only the efficacy u*R varies
+
+    def _facilitating(self) -> bool:
+        return float(self.tau_facil / ms) > 0
+
+    def synapse_equations(self) -> str:
+        eqs = "dR/dt = (1 - R)/stp_tau_rec : 1 (event-driven)"
+        return eqs + ("\ndu/dt = -u/stp_tau_facil : 1 (event-driven)" if self._facilitating() else "")
+
+    def on_pre(self) -> str:
+        if self._facilitating():  # u jumps before it is used, resources are used up after delivery
+            return "\n".join(["u += stp_U*(1 - u)", self.on.transmit("w*u*R"), "R -= u*R"])
+        return "\n".join([self.on.transmit("w*stp_U*R"), "R -= stp_U*R"])
+
+    def synapse_namespace(self) -> dict:
         ns = {"stp_U": self.U, "stp_tau_rec": self.tau_rec}
-        if float(self.tau_facil / ms) > 0:
+        if self._facilitating():
             ns["stp_tau_facil"] = self.tau_facil
-            model = ("dR/dt = (1 - R)/stp_tau_rec : 1 (event-driven)\n"
-                     "du/dt = -u/stp_tau_facil : 1 (event-driven)")
-            # u jumps before it is used, resources are used up after delivery
-            on_pre = "\n".join(["u += stp_U*(1 - u)", self.on.transmit("w*u*R"), "R -= u*R"])
-        else:
-            model = "dR/dt = (1 - R)/stp_tau_rec : 1 (event-driven)"
-            on_pre = "\n".join([self.on.transmit("w*stp_U*R"), "R -= stp_U*R"])
-        syn = _make_synapses(pre, post, i, j, w, delay, name, unit=self.on.weight_unit, model=model,
-                             on_pre=on_pre, namespace=ns)
-        if len(syn):
-            syn.R[:] = 1
-        return syn
+        return ns
+
+    def synapse_init(self) -> dict:
+        return {"R": 1.0}
+
+
+# ---------------------------------------------------------------------------
+# Conversion and homeostasis
+# ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MaxPoolGate(_Static):
+    """Spiking max pooling for converted networks (after Rueckauer et al. 2017, sec. 2.2.6).
+
+    Each presynaptic neuron counts its spikes; each pooled neuron keeps the
+    running maximum of the counts in its window. A presynaptic spike passes
+    (v_post += w) only if it raises that maximum, so the pooled neuron's input
+    spike count always equals the largest spike count in its window. w in volt.
+    """
+
+    weight_unit = volt
+    target_var = "v"
+    label = "pool"
+
+    def post_equations(self) -> str:
+        return "pool_max : 1"
+
+    def current_term(self) -> str:
+        return ""
+
+    def namespace(self) -> dict:
+        return {}
+
+    def pre_equations(self) -> str:
+        return "pool_count : 1"
+
+    def pre_reset(self) -> str:
+        return "pool_count += 1"
+
+    def on_pre(self) -> str:
+        # Brian2 runs synapses before resets: this spike is not counted yet, hence the + 1
+        return ("v_post += w * int(pool_count_pre + 1 > pool_max_post)\n"
+                "pool_max_post = clip(pool_count_pre + 1, pool_max_post, pool_count_pre + 1 + pool_max_post)")
+
+
+@dataclass(frozen=True)
+class Normalize:
+    """Rescale each postsynaptic neuron's incoming weights of one connection to `total`
+    at every sample onset (Diehl & Cook 2015, Sec. 2.4). `total` in the weight unit."""
+
+    total: Quantity
+
+    def __post_init__(self):
+        if not isinstance(self.total, Quantity) or not float(np.asarray(self.total)) > 0:
+            raise ValueError(f"a normalisation total must be a positive Brian2 quantity, got {self.total!r}")
+
+    def rescale(self, w: np.ndarray, j: np.ndarray, n_post: int) -> np.ndarray:
+        """The rescaling in NumPy: w (n_syn,) weights in SI units of the weight unit, j (n_syn,)
+        postsynaptic indices in 0..n_post-1. Returns (n_syn,) weights whose sum per
+        postsynaptic neuron is `total`; a neuron whose weights sum to 0 keeps them."""
+        w = np.asarray(w, dtype=np.float64)
+        sums = np.bincount(j, weights=w, minlength=n_post)[j]
+        return np.where(sums > 0, w * float(self.total) / np.where(sums > 0, sums, 1.0), w)

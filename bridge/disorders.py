@@ -1,9 +1,9 @@
 """Named disorders: one lesion, with a severity, applied to any of the three systems.
 
     sick = disorders.get("alzheimer", severity=0.3, seed=0)
-    sick_ann = sick.apply(model)        # torch nn.Module        -> lesioned copy (ann.lesion)
-    sick_snn = sick.apply(snn)          # converted SNN (.net)   -> same type, edited .net
-    sick_stdp = sick.apply(diehl_cook)  # NetworkSpec subclass   -> edited copy (bio.lesion)
+    sick_system = sick.apply(system)    # any bridge.systems system -> lesioned copy of its core
+    sick_ann = sick.apply(model)        # a bare torch nn.Module   -> lesioned copy (ann.lesion)
+    sick_spec = sick.apply(spec)        # a bare bio NetworkSpec   -> edited copy (bio.lesion)
     disorders.list()                    # the names
 
 A disorder is the same mechanism on both sides: units <-> neurons, weights <->
@@ -28,6 +28,8 @@ from torch import nn
 from ann import lesion as ann_lesion
 from bio import lesion as bio_lesion
 from bio.spec import NetworkSpec
+
+from .systems import is_system
 
 # Multiple sclerosis at severity 1: delays grow by MS_DELAY_S plus a half-normal
 # jitter of std MS_JITTER_S, and MS_BLOCK of the synapses stop conducting. The
@@ -194,22 +196,20 @@ class Disorder:
     def apply(self, system):
         """A lesioned copy of `system`, of the same type; `system` is left untouched.
 
-        system: a torch nn.Module (ann.lesion); a NetworkSpec such as the STDP
-        learner (bio.lesion); or an object holding one as `.net`, such as a
-        converted SNN (a shallow copy is returned with the edited `.net`).
+        system: any system of `bridge.systems` (the disorder edits its `core`, a torch
+        model or a bio NetworkSpec, and returns `system.with_core(edited)`); or a bare
+        torch nn.Module (ann.lesion) or bio NetworkSpec (bio.lesion).
         """
         mech = _REGISTRY[self.name]
+        if is_system(system):
+            return system.with_core(self.apply(system.core))
         if isinstance(system, nn.Module):
             return copy.deepcopy(system) if self.severity == 0 else mech.ann(system, self.severity, self.seed)
         if isinstance(system, NetworkSpec):
             return copy.deepcopy(system) if self.severity == 0 else mech.bio(system, self.severity, self.seed)
-        if isinstance(getattr(system, "net", None), NetworkSpec):
-            new = copy.copy(system)
-            object.__setattr__(new, "net", self.apply(system.net))  # also for frozen dataclasses
-            return new
-        raise TypeError(f"cannot apply a disorder to {type(system).__name__}; pass a torch "
-                        "nn.Module, a bio NetworkSpec (e.g. DiehlCook) or an object with a "
-                        "NetworkSpec as .net (e.g. a converted SNN)")
+        raise TypeError(f"cannot apply a disorder to {type(system).__name__}; pass a system of "
+                        "bridge.systems (ANNSystem, ConvertedSystem, STDPSystem, ...), a torch "
+                        "nn.Module or a bio NetworkSpec")
 
 
 def get(name: str, severity: float = 0.3, seed: int = 0) -> Disorder:

@@ -17,7 +17,6 @@ those tests (a slow point, a failing point, a transient failure).
 """
 from __future__ import annotations
 
-import functools
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,28 +46,21 @@ TINY = Params(rate_in_hz=(5.0, 20.0), n_neurons=20, n_inputs=200, p_connect=0.5,
               duration_ms=200.0, seeds=(0, 1))
 QUICK = Params(duration_ms=500.0, n_neurons=50)
 
-# LIF constants (Gerstner et al. 2014, ch. 1): threshold 20 mV above rest
-TAU_M_MS, V_REST_MV, V_THRESH_MV, V_RESET_MV, T_REF_MS = 20.0, -70.0, -50.0, -70.0, 2.0
+def spec(p: Params, seed: int):
+    """The network as a bio NetworkSpec: library LIF neurons (Gerstner et al. 2014, ch. 1:
+    threshold 20 mV above rest, 2 ms refractory) and delta synapses from Poisson sources."""
+    from brian2 import mV
 
+    from bio import inputs, neurons, synapses
+    from bio.spec import Connection, NetworkSpec, Population
 
-def _build(p: Params):
-    import brian2 as b2
-    import bio
-
-    ms, mV, Hz = b2.ms, b2.mV, b2.Hz
-    # explicit (empty) namespaces: names resolve here, never in a caller's frame
-    inputs = b2.PoissonGroup(p.n_inputs, rates=p.rate_in_hz * Hz, name="inputs", namespace={})
-    lif = b2.NeuronGroup(p.n_neurons, "dv/dt = (v_rest - v) / tau_m : volt (unless refractory)",
-                         threshold="v > v_thresh", reset="v = v_reset",
-                         refractory=T_REF_MS * ms, method="exact", name="lif",
-                         namespace={"v_rest": V_REST_MV * mV, "tau_m": TAU_M_MS * ms,
-                                    "v_thresh": V_THRESH_MV * mV, "v_reset": V_RESET_MV * mV})
-    lif.v = V_REST_MV * mV
-    syn = b2.Synapses(inputs, lif, "w : volt", on_pre="v_post += w", name="syn", namespace={})
-    syn.connect(p=p.p_connect)
-    syn.w = p.w_mv * mV
-    monitor = b2.SpikeMonitor(lif, name="spikes")
-    return bio.Built(b2.Network(inputs, lif, syn, monitor), spikes={"lif": monitor})
+    rng = np.random.default_rng(seed)
+    i, j = np.nonzero(rng.random((p.n_inputs, p.n_neurons)) < p.p_connect)
+    w = np.full(len(i), float(p.w_mv * mV))
+    return NetworkSpec(
+        {"inputs": Population(None, p.n_inputs), "lif": Population(neurons.LIF(), p.n_neurons)},
+        {"syn": Connection("inputs", "lif", synapses.CurrentDelta(), i, j, w, kind="exc")},
+        inputs=[inputs.Rates("inputs", np.full(p.n_inputs, p.rate_in_hz))])
 
 
 def point(p: Params, seed: int) -> dict[str, float]:
@@ -78,9 +70,10 @@ def point(p: Params, seed: int) -> dict[str, float]:
     if p.sleep_s > 0:
         time.sleep(p.sleep_s)
     import brian2 as b2
+
     import bio
 
-    rec = bio.run(functools.partial(_build, p), p.duration_ms * b2.ms, target=p.target, seed=seed)
+    rec = bio.run(spec(p, seed), p.duration_ms * b2.ms, target=p.target, seed=seed)
     rates = rec.rates_hz("lif")
     cvs = [np.std(np.diff(t)) / np.mean(np.diff(t)) for t in rec.spike_trains("lif") if len(t) >= 3]
     return {"rate_hz": float(rates.mean()),
