@@ -3,12 +3,12 @@
 The only package that imports both `ann`'s torch and `bio`'s Brian2.
 Submodules load on first use, so `import bridge` stays fast.
 
-    from bridge import convert, compare, coding, reference
+    from bridge import convert, compare, coding, reference, energy
 """
 from importlib import import_module
 
 _LAZY = {"coding": "bridge.coding", "convert": "bridge.convert", "reference": "bridge.reference",
-         "compare": "bridge.compare", "disorders": "bridge.disorders",
+         "compare": "bridge.compare", "disorders": "bridge.disorders", "energy": "bridge.energy",
          "to_snn": "bridge.convert", "to_torch": "bridge.convert"}
 
 
