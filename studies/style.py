@@ -90,10 +90,12 @@ def summarise(table: pd.DataFrame, x: str, metric: str, by: str | None = None,
     """Mean and spread over seeds of one metric of a tidy results table.
 
     Returns a frame with columns [by,] x, mean, spread, n (one row per x and group).
-    spread: "sd" (standard deviation), "sem" (standard error) or "ci95" (1.96 sem).
+    spread: "sd" (standard deviation), "sem" (standard error), "ci95" (1.96 sem) or
+            "boot95" (95% percentile bootstrap interval of the mean over seeds, studies.stats;
+            then the frame also has columns low and high, and spread is their half-width).
     """
-    if spread not in ("sd", "sem", "ci95"):
-        raise ValueError(f"unknown spread {spread!r}; choose one of: sd, sem, ci95")
+    if spread not in ("sd", "sem", "ci95", "boot95"):
+        raise ValueError(f"unknown spread {spread!r}; choose one of: sd, sem, ci95, boot95")
     rows = table[table["metric"] == metric]
     if rows.empty:
         known = ", ".join(sorted(table["metric"].unique()))
@@ -102,8 +104,16 @@ def summarise(table: pd.DataFrame, x: str, metric: str, by: str | None = None,
     g = rows.groupby(keys, sort=True)["value"]
     out = g.agg(mean="mean", sd="std", n="count").reset_index()
     sd = out["sd"].fillna(0.0)  # one seed: no spread to show
+    if spread == "boot95":
+        from .stats import bootstrap_ci
+
+        cis = [bootstrap_ci(part.to_numpy()) for _, part in g]
+        out["low"], out["high"] = [c[1] for c in cis], [c[2] for c in cis]
+        out["spread"] = (out["high"] - out["low"]) / 2
+        return out.drop(columns="sd")
     out["spread"] = {"sd": sd, "sem": sd / np.sqrt(out["n"]),
                      "ci95": 1.96 * sd / np.sqrt(out["n"])}[spread]
+    out["low"], out["high"] = out["mean"] - out["spread"], out["mean"] + out["spread"]
     return out.drop(columns="sd")
 
 
@@ -119,8 +129,7 @@ def mean_spread(ax, table: pd.DataFrame, x: str, metric: str, by: str | None = N
     for group, part in groups:
         name = f"{by}={group}" if by and label is None else (label if not by else f"{label} {group}")
         line, = ax.plot(part[x], part["mean"], marker="o", label=name, **line_kwargs)
-        ax.fill_between(part[x], part["mean"] - part["spread"], part["mean"] + part["spread"],
-                        color=line.get_color(), alpha=0.2, linewidth=0)
+        ax.fill_between(part[x], part["low"], part["high"], color=line.get_color(), alpha=0.2, linewidth=0)
     ax.set_xlabel(x)
     ax.set_ylabel(metric)
     if by or label:
