@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ann._checks import as_split, resolve_device
+
 __all__ = ["GAN", "GANHistory", "fit_gan", "sample_grid"]
 
 
@@ -85,9 +87,7 @@ def fit_gan(gan: GAN, data, epochs: int = 200, batch_size: int = 64, lr: float =
     Each batch: one discriminator step on real vs generated images, then one generator step.
     Returns a GANHistory; the model stays on the chosen device.
     """
-    from ann.train import resolve_device, _as_split  # shared boundary checks
-
-    split = _as_split(data)
+    split = as_split(data)
     if split.x.shape[1:] != (gan.config["data_features"],):
         raise ValueError(f"GAN expects images of shape (batch, {gan.config['data_features']}), "
                          f"got {split.x.shape}")

@@ -10,6 +10,8 @@ that tells `ann.train` which loss to use.
     AttentionNet()            same input as RNN: rows are the tokens -> (B, 10) logits
     Autoencoder()             (B, 64) -> (B, 64) reconstruction in [0, 1]
     GAN()                     (B, latent) -> (B, 64) generated images (see ann.gan)
+    SpikingMLP(64, [256], 10) (B, 64) static or (B, T, F) sequence -> (B, 10) logits; LIF
+                              neurons trained with surrogate gradients (see ann.spiking)
 
 MLP and CNN are `nn.Sequential` stacks of standard layers only (Linear, ReLU, Conv2d,
 BatchNorm2d, pooling, Flatten, Dropout) so that `bridge.convert` can walk them layer by
@@ -25,8 +27,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["MLP", "CNN", "RNN", "AttentionNet", "Autoencoder", "GAN", "ACTIVATIONS", "CELLS",
-           "record_activations", "check_input", "from_config", "MODELS"]
+from ann.gan import GAN
+from ann.spiking import SpikingMLP
+
+__all__ = ["MLP", "CNN", "RNN", "AttentionNet", "Autoencoder", "GAN", "SpikingMLP", "ACTIVATIONS",
+           "CELLS", "record_activations", "check_input", "from_config", "MODELS"]
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "gelu": nn.GELU,
                "elu": nn.ELU, "leaky_relu": nn.LeakyReLU, "softplus": nn.Softplus,
@@ -296,9 +301,9 @@ class Autoencoder(nn.Module):
         return _flat_problem("Autoencoder", shape, self.config["in_features"])
 
 
-from ann.gan import GAN  # noqa: E402  (GAN lives with its adversarial training loop)
-
-MODELS = {cls.__name__: cls for cls in (MLP, CNN, RNN, AttentionNet, Autoencoder, GAN)}
+# GAN lives with its adversarial loop (ann.gan), SpikingMLP with its neurons (ann.spiking);
+# neither imports ann.models or ann.train, so these imports close no cycle.
+MODELS = {cls.__name__: cls for cls in (MLP, CNN, RNN, AttentionNet, Autoencoder, GAN, SpikingMLP)}
 
 
 def from_config(class_name: str, config: dict) -> nn.Module:
@@ -334,6 +339,16 @@ def _recorded_modules(model):
     return chosen or [("output", model)]
 
 
+def _spiking_rates(model, x, device, batch_size):
+    store: dict[str, list] = {}
+    for start in range(0, len(x), batch_size):
+        xb = x[start:start + batch_size].to(device)
+        for name, s in model.spikes(xb).items():  # (T, B, N)
+            store.setdefault(name, []).append(s.mean(0).float().cpu().numpy())
+        store.setdefault("readout", []).append(model(xb).detach().float().cpu().numpy())
+    return {name: np.concatenate(chunks) for name, chunks in store.items()}
+
+
 @torch.no_grad()
 def record_activations(model: nn.Module, x, batch_size: int = 1024) -> dict[str, np.ndarray]:
     """Every layer's output for a batch, via forward hooks on the leaf modules.
@@ -341,12 +356,16 @@ def record_activations(model: nn.Module, x, batch_size: int = 1024) -> dict[str,
     x: (N, ...) array or tensor, as the model's forward takes it.
     Returns {dotted layer name: float32 array (N, ...)} in the order the layers ran (an
     RNN's entry is its output sequence (N, T, hidden); attention's is (N, T, d_model)).
+    A SpikingMLP gives each hidden layer's firing rate instead, {"hidden1": (N, N1)
+    spikes per step, ..., "readout": (N, out) logits}: its layers run once per time step.
     The model runs in eval mode (dropout off, BatchNorm running statistics).
     """
     device = next(model.parameters()).device
     x = torch.as_tensor(np.asarray(x, dtype=np.float32) if not torch.is_tensor(x) else x,
                         dtype=torch.float32)
     check_input(model, x.shape)
+    if isinstance(model, SpikingMLP):
+        return _spiking_rates(model, x, device, batch_size)
     store: dict[str, list] = {}
 
     def hook_for(name):

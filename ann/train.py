@@ -21,7 +21,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ann import models
-from ann.data import Dataset, Split
+from ann._checks import as_split, resolve_device
+from ann.data import Split
 
 __all__ = ["History", "fit", "evaluate", "predict", "reconstruction_error", "save_checkpoint",
            "load_checkpoint", "freeze", "replace_head", "fine_tune", "resolve_device"]
@@ -50,21 +51,7 @@ class History:
         return len(self.train_loss)
 
 
-def resolve_device(device="auto") -> torch.device:
-    """"auto" -> CUDA when available, else CPU; anything torch.device accepts otherwise."""
-    if device == "auto" or device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
-def _as_split(data, part: str = "train") -> Split:
-    if isinstance(data, Split):
-        return data
-    if isinstance(data, Dataset):
-        return getattr(data, part)
-    if isinstance(data, (tuple, list)) and len(data) == 2:
-        return Split(*data)
-    raise ValueError(f"data must be a Split, a Dataset or an (x, y) pair, got {type(data).__name__}")
+_as_split = as_split  # the name ann.distributed imports
 
 
 def _task(model, loss: str) -> str:
