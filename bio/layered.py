@@ -1,83 +1,101 @@
-"""A layered feed-forward spiking network: what a converted ANN runs as.
+"""A layered feed-forward spiking network: what a converted ANN runs as, as a `NetworkSpec`.
 
-Populations "in", "h1", ..., "out" (in `Layered.layers` order) joined by
-`signed` connections whose weights are in units of the firing threshold
-(w = 0.5 moves the membrane half way from reset to threshold). Every spiking
-population is one of two documented neuron models, with the membrane potential
-measured from rest (v_reset = v_rest = 0):
+    spec = layered({"in": 64, "h1": 128, "out": 10}, {("in", "h1"): (i, j, w), ("h1", "out"): ...},
+                   model=neuron_model("if"), bias_hz={"h1": b})
+    rec = run(spec, x, 32 * ms)          # x (B, 64) in [0, 1]: B copies in one Brian2 run
 
-- "if"  — ideal (non-leaky) integrate-and-fire:
-          dv/dt = v_thresh * (b + I_in)
-- "lif" — leaky integrate-and-fire with refractory period t_ref:
-          dv/dt = -v / tau_m + v_thresh * (b + I_in)        (unless refractory)
+Populations "in", "h1", ..., "out" (in the order of `sizes`), built only from
+library models (bio/neurons.py, bio/synapses.py); the one compiler, `bio.run`,
+turns the spec into Brian2 objects.
 
-While refractory — from the spike's own step until t_ref has passed — a LIF
-neuron neither integrates nor takes synaptic input (Brian2's `unless
-refractory` also gates synaptic writes to v).
+- "in" is a source. With `input="current"` its values x in [0, 1] drive the
+  populations it projects to as constant currents (`bio.inputs.Values`: a
+  synapse of weight w delivers w * x * rate_hz threshold crossings per second,
+  the analog first layer of Rueckauer et al. 2017, Front. Neurosci. 11:682;
+  the compiler computes these currents once in NumPy). With `input="poisson"`
+  the inputs are spike trains (`Spikes`), drawn by `poisson_spikes` with rate
+  x * rate_hz or given as a (T, B, n_in) bool raster.
+- Every other population holds one `bio.neurons` model. Weights are given in
+  units of the threshold distance of the target's model, D = v_thresh - v_reset
+  (w = 0.5 moves the membrane half way from reset to threshold), and stored in
+  volt (w * D) on `synapses.CurrentDelta` connections of kind "signed". A bias
+  b (Hz, threshold crossings per second) becomes the constant current
+  `Population.i_ext_amp` = b * D * C (C the model's capacitance), so an IF
+  neuron driven by it alone fires b times per second.
+- `neuron_model("if")` is the ideal IF of conversion: no leak, reset by
+  subtraction (v -= v_th - v_reset keeps the surplus charge, Rueckauer et al.
+  2017, eq. 3), threshold v >= v_th (an input of one threshold per step fires
+  at every step), potentials measured from rest (v_reset = 0, v_thresh = 1 mV).
+  `neuron_model("lif")` adds a leak tau_m and a refractory period t_ref (the
+  library LIF, also reset by subtraction; while refractory, from the spike's
+  step until t_ref has passed, it neither integrates nor takes synaptic input).
+  Any other library model (AdEx, Izhikevich, ...) can be given as `model`.
+- Max pooling (populations named in `maxpool`): their incoming connection is a
+  `synapses.MaxPoolGate`: a spike passes only if it raises the running maximum
+  of the spike counts in its window, so the pooled neuron's spike count equals
+  the largest count in its window (after Rueckauer et al. 2017, sec. 2.2.6).
+  Pooled neurons are ideal IF relays (`RELAY`, weight 1: a passed spike makes
+  them fire on the next step), whatever the network's model.
+- Lesion fields (bio/spec.py) are the compiler's: `alive`, `thresh_shift`,
+  `noise_sigma`, `delay_s` (for current input the current of a delayed synapse
+  switches on after its delay), `transmits`.
 
-`b` (Hz) is the population's bias (`bias_hz`): on its own it makes the neuron
-fire b times per second. A spike when v >= v_th (v_th = v_thresh * (1 +
-thresh_shift)) is followed by reset by subtraction, v -= v_th, which keeps the
-surplus charge and makes the IF rate proportional to the input (Rueckauer et
-al. 2017, Front. Neurosci. 11:682, sec. 2.2). An incoming spike moves v by
-w * v_thresh.
-
-The input population "in" has no membrane. With `input="current"` input values
-x in [0, 1] drive the populations it projects to as a constant current
-I_in = sum_i w_i * x_i * rate_hz (Rueckauer et al. 2017: analog input to the
-first layer); with `input="poisson"` the inputs are spike trains (drawn here
-with rate x * rate_hz, or given as a (T, B, n_in) bool array).
-
-Max pooling (populations listed in `maxpool`): a spike of an input neuron
-passes the gate only if it raises the running maximum of the spike counts in
-its pooling window, so the pooled neuron's spike count always equals the
-largest spike count in its window — the gating idea of Rueckauer et al. (2017,
-sec. 2.2.6: pass the spikes of the window's most active neuron), with one spike
-counter per neuron and one running maximum per pooled neuron. Pooled neurons
-are IF relays (weight 1: each passed spike makes them fire on the next step).
-
-Lesion fields (bio/spec.py) are honoured: dead neurons never spike and lose
-their synapses (a dead input stops driving), thresh_shift scales single
-thresholds, noise_sigma adds white noise of std noise_sigma * v_thresh *
-sqrt(dt / tau_noise) per step (so at dt = tau_noise = 1 ms, noise_sigma of the
-threshold per step), delay_s delays single synapses (for current input the
-current of a delayed synapse switches on after its delay), transmits=False
-removes a synapse. The source population "in" has no threshold, so its
-thresh_shift and noise_sigma do nothing.
-
-`run(inputs, duration)` simulates B copies of the network, one per sample, in
-one Brian2 run: in the SpikeRecord, neuron k of copy b of a population of n is
-index b * n + k (bio.spec.replicate), and the trace "out.v" holds the output
-layer's membrane potential (volt) at the end of every step, shape (T, B * n_out),
-for a membrane-potential tie-break between equal spike counts.
+`run` simulates B copies of the network side by side, one per sample: in the
+SpikeRecord, neuron k of copy b of a population of n is index b * n + k
+(bio.spec.replicate), and the trace "out.v" holds the output layer's membrane
+potential (volt) at the end of every step, (T, B * n_out), for a
+membrane-potential tie-break between equal spike counts.
 """
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-
-import brian2 as b2
 import numpy as np
-from brian2 import Quantity, mV, ms
+from brian2 import farad, mV, ms, second, volt
 
-from .simulate import Built, run as _run
-from .spec import NetworkSpec, replicate
+from . import inputs, neurons, synapses
+from .record import SpikeRecord
+from .simulate import run as _run
+from .spec import Connection, NetworkSpec, Population, Record
 
-__all__ = ["Layered", "NEURONS", "INPUTS", "poisson_spikes"]
+__all__ = ["layered", "neuron_model", "run", "drive", "poisson_spikes", "threshold_distance",
+           "layers", "bias_hz", "weights_in_thresholds", "NEURONS", "INPUTS", "RELAY"]
 
 NEURONS = ("if", "lif")
 INPUTS = ("current", "poisson")
+RELAY = neurons.IF(v_thresh=1 * mV, v_reset=0 * mV)  # ideal IF relay of a max-pooling population
 
 
-def _q(value):
-    # A Brian2 Quantity is an ndarray, so dataclasses reject it as a plain default.
-    return field(default_factory=lambda: value)
+def neuron_model(neuron: str = "if", tau_m=20 * ms, t_ref=0 * ms):
+    """The neuron of a converted network in the conversion's units (rest 0, threshold 1 mV).
+
+    neuron: "if" (ideal IF; t_ref is its refractory period) or "lif" (leak tau_m,
+            refractory t_ref); both reset by subtraction.
+    Returns a bio.neurons IF or LIF.
+    """
+    if neuron == "if":
+        return neurons.IF(v_thresh=1 * mV, v_reset=0 * mV, t_ref=t_ref)
+    if neuron == "lif":
+        return neurons.LIF(v_rest=0 * mV, v_reset=0 * mV, v_thresh=1 * mV, tau_m=tau_m, t_ref=t_ref,
+                           reset="subtract")
+    raise ValueError(f"unknown neuron {neuron!r}; choose one of: {', '.join(NEURONS)} "
+                     "(or pass a bio.neurons model instance)")
 
 
-def _name(*parts: str) -> str:
-    # Fixed object names: Brian2's generated code contains them, so automatic names
-    # (neurongroup_17, ...) would defeat the cython cache and recompile on every run.
-    return "layered_" + "_".join(re.sub(r"\W", "_", p) for p in parts)
+def threshold_distance(model) -> float:
+    """D = v_thresh - v_reset of a model, in volt (> 0): what a weight of 1 moves v by."""
+    d = float((model.v_thresh - model.v_reset) / volt)
+    if not d > 0:
+        raise ValueError(f"{type(model).__name__} has v_thresh <= v_reset ({model.v_thresh} <= "
+                         f"{model.v_reset}); a converted network needs a threshold above reset")
+    return d
+
+
+def _check_model(model, where: str):
+    needed = ("equations", "threshold", "reset_code", "v_thresh", "v_reset", "capacitance")
+    if isinstance(model, str) or not all(hasattr(model, a) for a in needed):
+        raise ValueError(f"{where} must be a bio.neurons model instance (IF, LIF, AdEx, Izhikevich, ...), "
+                         f"got {model!r}")
+    threshold_distance(model)
+    return model
 
 
 def poisson_spikes(values: np.ndarray, rate_hz: float, n_steps: int, dt_s: float, seed=None) -> np.ndarray:
@@ -91,175 +109,120 @@ def poisson_spikes(values: np.ndarray, rate_hz: float, n_steps: int, dt_s: float
     return rng.random((n_steps,) + p.shape) < p[None]  # (T, B, N)
 
 
-@dataclass
-class Layered(NetworkSpec):
-    """A feed-forward network of IF/LIF populations (see the module docstring).
+def layered(sizes: dict, weights: dict, *, model=None, bias_hz: dict | None = None, maxpool=(),
+            shapes: dict | None = None, noise_sigma: float = 0.0, input: str = "current",
+            rate_hz: float = 1000.0) -> NetworkSpec:
+    """A feed-forward spiking network (see the module docstring), without inputs yet.
 
-    layers:    population names from input to output, e.g. ("in", "h1", "out").
-    bias_hz:   {population: (n,) float} bias of each neuron in Hz (0 where missing).
-    neuron:    "if" or "lif".
-    input:     "current" or "poisson".
-    rate_hz:   rate that an input (or activation) of 1 stands for; a current
-               input x drives w * x * rate_hz threshold crossings per second.
-    maxpool:   populations whose incoming connection is a max-pooling gate.
-    shapes:    {population: (C, H, W) or (n,)} layout of the neurons (index c*H*W + h*W + w),
-               used by spatial lesions (bio.lesion, mode="patch"); optional.
-    v_thresh:  threshold distance above reset (volt).
-    tau_m, t_ref: membrane time constant and refractory period ("lif" only).
-    tau_noise: time scale of the noise_sigma convention (see module docstring).
+    sizes:       {population: n}, from "in" to the output layer, in order.
+    weights:     {(pre, post): (i, j, w)}: (n_syn,) presynaptic and postsynaptic indices and
+                 weights in units of the target model's threshold distance.
+    model:       the bio.neurons model of every population but "in" and the max-pooling
+                 relays (default: neuron_model("if")).
+    bias_hz:     {population: (n,) bias in Hz} (0 where missing).
+    maxpool:     populations whose incoming connection is a max-pooling gate.
+    shapes:      {population: (C, H, W), (H, W) or (n,)} layout of the neurons (Population.shape).
+    noise_sigma: background noise of every `model` population (bio.spec's one definition).
+    input:       "current" or "poisson"; rate_hz: the rate that an input of 1 stands for.
+    Returns a NetworkSpec; `meta` holds "layers", "input", "rate_hz", "maxpool", "model".
     """
+    model = _check_model(neuron_model("if") if model is None else model, "model")
+    if input not in INPUTS:
+        raise ValueError(f"unknown input {input!r}; choose one of: {', '.join(INPUTS)}")
+    if not (np.isfinite(rate_hz) and rate_hz > 0):
+        raise ValueError(f"rate_hz must be a finite number > 0, got {rate_hz}")
+    names = tuple(sizes)
+    if len(names) < 2 or names[0] != "in":
+        raise ValueError(f"sizes must start with 'in' and hold at least two populations, got {names}")
+    bias_hz, shapes, maxpool = dict(bias_hz or {}), dict(shapes or {}), tuple(maxpool)
+    for what, keys in (("bias_hz", bias_hz), ("shapes", shapes), ("maxpool", maxpool)):
+        unknown = [k for k in keys if k not in sizes or (k == "in" and what != "shapes")]
+        if unknown:
+            raise ValueError(f"{what} names {unknown}, which are not spiking populations of "
+                             f"{', '.join(names[1:])}")
+    pops = {"in": Population(None, sizes["in"], shape=shapes.get("in"))}
+    for name in names[1:]:
+        m = RELAY if name in maxpool else model
+        b = np.zeros(sizes[name]) if name not in bias_hz else np.asarray(bias_hz[name], dtype=float)
+        if b.shape != (sizes[name],) or not np.all(np.isfinite(b)):
+            raise ValueError(f"bias_hz[{name!r}] must be {sizes[name]} finite values, got shape {b.shape}")
+        if name in maxpool and np.any(b != 0):
+            raise ValueError(f"max-pooling population {name!r} cannot have a bias")
+        amp = b * threshold_distance(m) * float(m.capacitance / farad)
+        pops[name] = Population(m, sizes[name], i_ext_amp=amp, shape=shapes.get(name),
+                                noise_sigma=0.0 if name in maxpool else noise_sigma)
+    conns = {}
+    for key, (i, j, w) in weights.items():
+        pre, post = key
+        if pre not in pops or post not in pops or post == "in":
+            raise ValueError(f"weights {key} must join two populations of {', '.join(names)} "
+                             "(never into 'in')")
+        m = pops[post].model
+        syn = synapses.MaxPoolGate() if post in maxpool else synapses.CurrentDelta()
+        conns[f"{pre}->{post}"] = Connection(pre, post, syn, i, j,
+                                             np.asarray(w, dtype=float) * threshold_distance(m),
+                                             kind="signed")
+    meta = {"layers": names, "input": input, "rate_hz": float(rate_hz), "maxpool": maxpool, "model": model}
+    return NetworkSpec(pops, conns, record=Record(traces={f"{names[-1]}.v": True}, when="end"),
+                       meta=meta).check()
 
-    layers: tuple = ()
-    bias_hz: dict = field(default_factory=dict)
-    neuron: str = "if"
-    input: str = "current"
-    rate_hz: float = 1000.0
-    maxpool: tuple = ()
-    shapes: dict = field(default_factory=dict)
-    v_thresh: Quantity = _q(1 * mV)
-    tau_m: Quantity = _q(20 * ms)
-    t_ref: Quantity = _q(0 * ms)
-    tau_noise: Quantity = _q(1 * ms)
 
-    def __post_init__(self):
-        if self.neuron not in NEURONS:
-            raise ValueError(f"unknown neuron {self.neuron!r}; choose one of: {', '.join(NEURONS)}")
-        if self.input not in INPUTS:
-            raise ValueError(f"unknown input {self.input!r}; choose one of: {', '.join(INPUTS)}")
-        self.layers = tuple(self.layers)
-        if len(self.layers) < 2 or self.layers[0] != "in":
-            raise ValueError(f"layers must start with 'in' and hold at least two populations, got {self.layers}")
-        missing = [p for p in self.layers if p not in self.populations]
-        if missing:
-            raise ValueError(f"layers {missing} have no Population; populations: {', '.join(self.populations)}")
-        self.check()
+def layers(spec: NetworkSpec) -> tuple:
+    """Population names of a layered spec, input first."""
+    if "layers" not in spec.meta:
+        raise ValueError("this NetworkSpec was not built by bio.layered.layered (no meta['layers'])")
+    return tuple(spec.meta["layers"])
 
-    @property
-    def n_in(self) -> int:
-        return self.populations["in"].n
 
-    @property
-    def n_out(self) -> int:
-        return self.populations[self.layers[-1]].n
+def bias_hz(spec: NetworkSpec, pop: str) -> np.ndarray:
+    """(n,) bias of population `pop` in Hz: its constant current over D * C."""
+    p = spec.populations[pop]
+    return p.i_ext_amp / (threshold_distance(p.model) * float(p.model.capacitance / farad))
 
-    def bias(self, pop: str) -> np.ndarray:
-        """(n,) bias in Hz of population `pop` (zeros when none is set)."""
-        b = self.bias_hz.get(pop)
-        return np.zeros(self.populations[pop].n) if b is None else np.asarray(b, dtype=float)
 
-    def run(self, inputs: np.ndarray, duration, dt=1 * ms, target: str = "numpy", seed=None):
-        """Simulate one copy of the network per sample, all in one Brian2 run.
+def weights_in_thresholds(spec: NetworkSpec, name: str) -> np.ndarray:
+    """(n_syn,) weights of connection `name` in units of its target's threshold distance."""
+    c = spec.connections[name]
+    return c.w / threshold_distance(spec.populations[c.post].model)
 
-        inputs:   (B, n_in) values in [0, 1]; with input="poisson" also a bool
-                  (T, B, n_in) array of input spikes (T = duration / dt steps).
-        duration, dt: Brian2 times. target: Brian2 code-generation target.
-        seed:     seeds the Poisson draws and Brian2's noise.
-        Returns a SpikeRecord: populations are the layer names (the input
-        population only with Poisson input), index = copy * n + k, and the
-        trace "out.v" (T, B * n_out) in volt (see the module docstring).
-        """
-        n_steps = int(round(float(duration / dt)))
-        inputs = np.asarray(inputs)
-        if inputs.ndim == 3:
-            if self.input != "poisson" or inputs.shape[0] != n_steps or inputs.shape[2] != self.n_in:
-                raise ValueError(f"input spikes must be bool (T={n_steps}, B, {self.n_in}) with "
-                                 f"input='poisson', got shape {inputs.shape} with input={self.input!r}")
-            spikes = inputs.astype(bool)
-        elif inputs.ndim == 2 and inputs.shape[1] == self.n_in:
-            spikes = None
-            if self.input == "poisson":
-                spikes = poisson_spikes(inputs, self.rate_hz, n_steps, float(dt / b2.second), seed)
-        else:
-            raise ValueError(f"inputs must be (batch, {self.n_in}) values or (T, batch, {self.n_in}) "
-                             f"spikes, got shape {inputs.shape}")
-        n_copies = spikes.shape[1] if spikes is not None else inputs.shape[0]
-        values = None if spikes is not None else inputs.astype(np.float64)
-        return _run(lambda: self._build(n_copies, values, spikes, dt), duration, target=target,
-                    seed=seed, dt=dt)
 
-    # --- Brian2 objects -------------------------------------------------------------
+def drive(spec: NetworkSpec, x, n_steps: int, dt_s: float, seed=None) -> NetworkSpec:
+    """`spec` with the inputs of one batch (a shallow copy: populations and connections shared).
 
-    def _equations(self, noisy: bool) -> str:
-        drive = "v_thresh * (b + I_in)"
-        if noisy:
-            drive += " + sigma * v_thresh * xi * tau_noise**-0.5"
-        if self.neuron == "lif":
-            eq = f"dv/dt = -v / tau_m + {drive} : volt"
-            eq += " (unless refractory)" if self.t_ref > 0 * ms else ""
-        else:
-            eq = f"dv/dt = {drive} : volt"
-        return "\n".join([eq, "v_th : volt (constant)", "alive : boolean (constant)",
-                          "b : Hz (constant)", "I_in : Hz", "sigma : 1 (constant)",
-                          "count : 1", "wmax : 1"])
+    x: (B, n_in) values (finite, >= 0; in [0, 1] for Poisson input), or with
+       input="poisson" a bool (T, B, n_in) raster of input spikes, T = n_steps.
+    """
+    n_in = spec.populations["in"].n
+    mode, rate = spec.meta["input"], spec.meta["rate_hz"]
+    x = np.asarray(x)
+    if x.ndim == 3:
+        if mode != "poisson" or x.shape[0] != n_steps or x.shape[2] != n_in:
+            raise ValueError(f"input spikes must be bool (T={n_steps}, B, {n_in}) with input='poisson', "
+                             f"got shape {x.shape} with input={mode!r}")
+        return spec.with_inputs(inputs.Spikes.from_raster("in", x.astype(bool), dt_s))
+    if x.ndim != 2 or x.shape[1] != n_in:
+        raise ValueError(f"inputs must be (batch, {n_in}) values or (T, batch, {n_in}) spikes, "
+                         f"got shape {x.shape}")
+    if mode == "current":
+        return spec.with_inputs(inputs.Values("in", x.astype(np.float64), rate_hz=rate))
+    x = x.astype(np.float64)
+    if not np.all(np.isfinite(x)) or x.size and (x.min() < 0 or x.max() > 1):
+        raise ValueError("Poisson-coded inputs must be finite values in [0, 1]")
+    return spec.with_inputs(inputs.Spikes.from_raster("in", poisson_spikes(x, rate, n_steps, dt_s, seed), dt_s))
 
-    def _build(self, n_copies: int, values, spikes, dt) -> Built:
-        ns = {"v_thresh": self.v_thresh, "tau_m": self.tau_m, "tau_noise": self.tau_noise,
-              "rate_hz": self.rate_hz * b2.Hz}
-        groups, monitors, objects = {}, {}, []
-        in_pop = self.populations["in"]
-        if spikes is not None:  # (T, B, n_in) -> flat generator indices copy*n + k
-            t_idx, b_idx, k_idx = np.nonzero(spikes & in_pop.alive[None, None, :])
-            src = b2.SpikeGeneratorGroup(n_copies * in_pop.n, b_idx * in_pop.n + k_idx, t_idx * dt,
-                                         sorted=False, name=_name("in"))
-            monitors["in"] = b2.SpikeMonitor(src, name=_name("in", "spikes"))
-            objects.append(monitors["in"])
-        else:
-            src = b2.NeuronGroup(n_copies * in_pop.n, "x : 1 (constant)", namespace=ns, name=_name("in"))
-            src.x = values.ravel()  # (B, n_in) -> copy-major
-        groups["in"], objects = src, objects + [src]
 
-        feeds_pool = {c.pre for c in self.connections.values() if c.post in self.maxpool}
-        for name in self.layers[1:]:
-            pop = self.populations[name]
-            noisy = pop.noise_sigma > 0
-            # forward Euler is exact for the IF's input-only derivative (and Brian2's
-            # "exact" solver rejects it); the LIF is integrated exactly unless noisy
-            method = "exact" if self.neuron == "lif" and not noisy else "euler"
-            kw = {"refractory": self.t_ref} if self.neuron == "lif" and self.t_ref > 0 * ms else {}
-            g = b2.NeuronGroup(n_copies * pop.n, self._equations(noisy), threshold="alive and v >= v_th",
-                               reset="v -= v_th" + ("\ncount += 1" if name in feeds_pool else ""),
-                               method=method, namespace=ns, name=_name(name), **kw)
-            g.v_th = np.tile(self.v_thresh * (1 + pop.thresh_shift), n_copies)
-            g.alive = np.tile(pop.alive, n_copies)
-            g.b = np.tile(self.bias(name), n_copies) * b2.Hz
-            g.sigma = pop.noise_sigma
-            groups[name] = g
-            monitors[name] = b2.SpikeMonitor(g, name=_name(name, "spikes"))
-            objects += [g, monitors[name]]
+def run(spec: NetworkSpec, x, duration, dt=1 * ms, target: str = "numpy", seed=None) -> SpikeRecord:
+    """Simulate one copy of the network per sample, all in one Brian2 run (bio.run).
 
-        for cname, c in self.connections.items():
-            keep = c.active(self.populations)
-            if not keep.any():  # every synapse lesioned away: nothing to build
-                continue
-            i, j = replicate(c.i[keep], c.j[keep], self.populations[c.pre].n,
-                             self.populations[c.post].n, n_copies)
-            w = np.tile(c.w[keep], n_copies)
-            d = np.tile(c.delay_s[keep], n_copies)
-            pre, post = groups[c.pre], groups[c.post]
-            if c.pre == "in" and spikes is None:
-                # constant current; a delayed synapse switches on after its delay
-                syn = b2.Synapses(pre, post, "w : 1 (constant)\nd : second (constant)\n"
-                                  "I_in_post = w * x_pre * rate_hz * int(t >= d) : Hz (summed)",
-                                  namespace=ns, name=_name(cname))
-                syn.connect(i=i, j=j)
-                syn.w, syn.d = w, d * b2.second
-            else:
-                if c.post in self.maxpool:  # pass a spike only if it raises the window maximum
-                    on_pre = ("v_post += w * v_thresh * int(count_pre + 1 > wmax_post)\n"
-                              "wmax_post = clip(count_pre + 1, wmax_post, count_pre + wmax_post + 1)")
-                else:
-                    on_pre = "v_post += w * v_thresh"
-                syn = b2.Synapses(pre, post, "w : 1 (constant)", on_pre=on_pre, namespace=ns,
-                                  name=_name(cname))
-                syn.connect(i=i, j=j)
-                syn.w = w
-                if len(d) and np.any(d > 0):
-                    syn.delay = d * b2.second
-            objects.append(syn)
-
-        out = self.layers[-1]
-        vmon = b2.StateMonitor(groups[out], "v", record=True, when="end", name=_name(out, "v"))
-        objects.append(vmon)
-        sizes = {name: n_copies * self.populations[name].n for name in monitors}
-        return Built(b2.Network(*objects), spikes=monitors, traces={f"{out}.v": (vmon, "v")},
-                     n_neurons=sizes)
+    x:        see `drive`. duration, dt: Brian2 times. target: "numpy", "cython" or
+              "cpp_standalone". seed: seeds the Poisson draws and Brian2's noise.
+    Returns a SpikeRecord: populations are the layer names (the input population
+    only with Poisson input), index = copy * n + k, and the trace "<out>.v"
+    (T, B * n_out) in volt at the end of every step.
+    """
+    inputs.check_time(duration, "duration", "32*ms")
+    inputs.check_time(dt, "dt", "1*ms")
+    n_steps = int(round(float(duration / dt)))
+    if n_steps < 1:
+        raise ValueError(f"duration {duration} is shorter than one step of dt = {dt}")
+    return _run(drive(spec, x, n_steps, float(dt / second), seed), duration, target=target, seed=seed, dt=dt)

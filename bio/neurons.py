@@ -7,7 +7,7 @@ any of them:
     model.namespace() -> {parameter name: Quantity}
     model.threshold, model.reset_code, model.refractory, model.default_method
         (what a NeuronGroup is given; `model.reset` is the same statement, except
-        for IF where it names the reset mode, "subtract" or "zero")
+        for IF and LIF where it names the reset mode, "subtract" or "zero")
     model.initial_state() -> {variable: Quantity}      (rest; restored at sample onsets)
     model.v_thresh, model.v_reset, model.capacitance   (Quantity)
 
@@ -126,6 +126,8 @@ class IF(_Neuron):
     tau_m / R, so both respond to the same currents on the same scale.
 
     reset: "subtract" (v -= v_th - v_reset) or "zero" (v = v_reset).
+    strict: fire at v > v_th instead of v >= v_th (the threshold of NIR's IF node and
+    of surrogate-gradient networks, bridge/torch_snn.py and bridge/nir.py).
     """
 
     v_thresh: Quantity = _q(-50 * mV)
@@ -133,10 +135,9 @@ class IF(_Neuron):
     C: Quantity = _q(200 * pF)
     t_ref: Quantity = _q(0 * ms)
     reset: str = "subtract"
+    strict: bool = False
 
     equations: ClassVar[str] = "dv/dt = I_total / C : volt (unless refractory)"
-    # ">=": an input of exactly one threshold per step fires at every step, as ReLU(1) = 1
-    threshold: ClassVar[str] = "v >= v_th"
     # None: Brian2 integrates exactly when it can (current synapses), else with Euler
     # (conductance synapses, noise); Euler is exact for a constant input anyway.
     default_method: ClassVar[str | None] = None
@@ -153,6 +154,12 @@ class IF(_Neuron):
         return "v = v - (v_th - v_reset)" if self.reset == "subtract" else "v = v_reset"
 
     @property
+    def threshold(self) -> str:
+        # ">=" by default: an input of exactly one threshold per step fires at every step,
+        # as ReLU(1) = 1
+        return "v > v_th" if self.strict else "v >= v_th"
+
+    @property
     def refractory(self):
         return self.t_ref
 
@@ -164,6 +171,11 @@ class LIF(_Neuron):
     tau_m dv/dt = v_rest - v + R I_total; spike when v > v_th, then v = v_reset
     and the voltage is clamped for t_ref. Rheobase I = (v_thresh - v_rest) / R
     (200 pA with the defaults).
+
+    reset: "zero" (v = v_reset) or "subtract" (v -= v_th - v_reset, which keeps the
+    surplus charge, as ANN conversion wants; Rueckauer et al. 2017, eq. 3).
+    spiking: False makes it a leaky integrator that never fires (the non-spiking
+    read-out of a surrogate-gradient network; NIR's LI node).
     """
 
     tau_m: Quantity = _q(20 * ms)
@@ -172,12 +184,27 @@ class LIF(_Neuron):
     v_reset: Quantity = _q(-70 * mV)
     t_ref: Quantity = _q(2 * ms)
     R: Quantity = _q(100 * Mohm)
+    reset: str = "zero"
+    spiking: bool = True
 
     equations: ClassVar[str] = "dv/dt = (v_rest - v + R*I_total) / tau_m : volt (unless refractory)"
     # None: exact integration when the equations stay linear (current synapses),
     # Euler when they do not (conductance synapses g*(E - v), noise).
     default_method: ClassVar[str | None] = None
-    reset: ClassVar[str] = "v = v_reset"
+    RESETS: ClassVar[tuple] = ("zero", "subtract")
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.reset not in self.RESETS:
+            raise ValueError(f"unknown reset {self.reset!r}; choose one of: {', '.join(self.RESETS)}")
+
+    @property
+    def reset_code(self) -> str:
+        return "v = v - (v_th - v_reset)" if self.reset == "subtract" else "v = v_reset"
+
+    @property
+    def threshold(self) -> str:
+        return "v > v_th" if self.spiking else "False"
 
     @property
     def refractory(self):

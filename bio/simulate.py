@@ -13,6 +13,11 @@ This is the only code in the project that creates Brian2 objects. It
   once in NumPy (no simulator work per step for a constant input);
 - runs B copies side by side and S samples one after another (inputs switch at
   every `spec.period`, and each neuron's state returns to rest at a sample onset);
+- orders each time step by `spec.meta["schedule"]` (`SCHEDULES`): Brian2's default
+  (every state update, then every threshold, then every synaptic pathway, then every
+  reset: a spike reaches the next population after that population's threshold, so it
+  acts one step later), or "layerwise" (below: a spike reaches every later population
+  within the step it is fired, as discrete-time networks in torch compute it);
 - serves the numpy, cython and cpp_standalone targets, seeds NumPy and Brian2,
   gives each process its own standalone build directory (reused by later runs of
   the same process, so unchanged code is not recompiled), and restores Brian2's
@@ -44,6 +49,7 @@ from .spec import NOISE_TAU, NetworkSpec, replicate
 from .synapses import CondExp, CurrentDelta, CurrentExp, unit_name
 
 TARGETS = ("numpy", "cython", "cpp_standalone")
+SCHEDULES = ("default", "layerwise")
 STANDALONE_ENV = "BRAINBRIDGE_STANDALONE_DIR"
 CACHE_ENV = "BRAINBRIDGE_CACHE_DIR"
 
@@ -232,7 +238,12 @@ def _neuron_group(spec, name, pop, lay, value_cur, delayed_cur, namespace_extra)
                 raise ValueError(f"synapse parameter {key!r} clashes with a parameter of the same name "
                                  f"in population {name!r}; give the synapse model another label")
             ns[key] = value
-    lines = [model.equations] + [s.post_equations() for s in syn_models if s.post_equations()]
+    # a refractory period of 0 means none: with "(unless refractory)" Brian2 would still drop the
+    # synaptic input arriving in the step of a spike (writes to v wait for not_refractory)
+    equations, refractory = model.equations, model.refractory
+    if isinstance(refractory, b2.Quantity) and float(refractory / second) == 0:
+        equations, refractory = equations.replace("(unless refractory)", ""), False
+    lines = [equations] + [s.post_equations() for s in syn_models if s.post_equations()]
     terms = [s.current_term() for s in syn_models if s.current_term()]
     pre_lines = {c.model.pre_equations() for c in spec.connections.values() if c.pre == name}
     pre_resets = {c.model.pre_reset() for c in spec.connections.values() if c.pre == name}
@@ -290,7 +301,7 @@ def _neuron_group(spec, name, pop, lay, value_cur, delayed_cur, namespace_extra)
         method = "heun" if method == "exponential_euler" else "euler"
     ns.update(namespace_extra)
     g = b2.NeuronGroup(B * pop.n, b2.Equations("\n".join(lines)), threshold=threshold, reset=reset,
-                       refractory=model.refractory,
+                       refractory=refractory,
                        method=method or ("exact", "euler", "heun"), namespace=ns, name=_name(name))
     if "v_th" not in ns:
         g.v_th = np.tile(np.asarray(model.v_thresh + shift * spread), B) * b2.volt
@@ -319,7 +330,7 @@ def _literal(value) -> str:
     """A state value as Brian2 code, in SI units (e.g. '-0.065*volt')."""
     if isinstance(value, b2.Quantity):
         dim = value.dim
-        unit = "1" if dim is b2.DIMENSIONLESS else repr(b2.get_unit(dim))
+        unit = "1" if value.is_dimensionless else repr(b2.get_unit(dim))
         return f"{float(np.asarray(value / b2.get_unit(dim)))!r}*{unit}"
     return repr(float(value))
 
@@ -403,6 +414,9 @@ def _target(target: str, directory: str | None):
         b2.prefs.devices.cpp_standalone.extra_make_args_unix = ["-j2"]
     else:
         b2.prefs.codegen.target = target
+    # Brian2's Network.run and the collection below each scan every object of the process
+    # (~0.7 s with torch loaded); frozen, the objects that existed before this run are skipped
+    gc.freeze()
     try:
         yield
     finally:
@@ -412,6 +426,7 @@ def _target(target: str, directory: str | None):
         b2.prefs.codegen.target, b2.defaultclock.dt, make_args = saved
         b2.prefs.devices.cpp_standalone.extra_make_args_unix = make_args
         gc.collect()  # free this run's objects so the next build reuses their names
+        gc.unfreeze()
 
 
 def run(spec: NetworkSpec, duration=None, *, target: str = "numpy", seed: int | None = None,
@@ -430,6 +445,9 @@ def run(spec: NetworkSpec, duration=None, *, target: str = "numpy", seed: int | 
     """
     check_target(target)
     inp.check_time(dt, "dt", "0.1*ms")
+    if spec.meta.get("schedule", "default") not in SCHEDULES:
+        raise ValueError(f"unknown schedule {spec.meta['schedule']!r} in spec.meta; choose one of: "
+                         f"{', '.join(SCHEDULES)}")
     spec.check()
     lay = _layout(spec, dt, duration)
     if duration is None:
@@ -461,7 +479,12 @@ def run(spec: NetworkSpec, duration=None, *, target: str = "numpy", seed: int | 
                     done = upto
         if target == "cpp_standalone":
             b2.device.build(directory=directory, compile=True, run=True, debug=False, clean=False)
-        return _to_record(spec, lay, float(duration / second), groups, monitors, traces, syns)
+        rec = _to_record(spec, lay, float(duration / second), groups, monitors, traces, syns)
+        # drop this run's Brian2 objects before _target collects: alive, they would be frozen
+        # by the next run's gc.freeze(), leak, and shift the automatic names of its code objects
+        # (bb_x_codeobject_1, ...), so cython would recompile every run
+        del net, groups, monitors, traces, syns
+    return rec
 
 
 def _build(spec: NetworkSpec, lay: _Layout):
@@ -495,6 +518,8 @@ def _build(spec: NetworkSpec, lay: _Layout):
             raise ValueError(f"cannot record spikes of unknown population {name!r}")
         if name in groups:
             monitors[name] = b2.SpikeMonitor(groups[name], name=_name(name, "spikes"))
+    if spec.meta.get("schedule", "default") == "layerwise":
+        _layerwise(spec, lay, groups, syns, monitors)
     traces = {}
     for key, which in spec.record.traces.items():
         pop_name, _, var = key.partition(".")
@@ -507,6 +532,60 @@ def _build(spec: NetworkSpec, lay: _Layout):
                                        name=_name(pop_name, var, "trace")), var)
     objects += list(monitors.values()) + [m for m, _ in traces.values()]
     return b2.Network(*objects), groups, monitors, traces, syns
+
+
+def _layerwise(spec: NetworkSpec, lay: _Layout, groups: dict, syns: dict, monitors: dict) -> None:
+    """Schedule `meta["schedule"] = "layerwise"`: each population fires after the pathways into it.
+
+    Within a step every state update still runs first ('groups' slot) and every reset
+    last ('resets'). In between, the 'thresholds' slot holds, in this order: the
+    thresholds of the source populations, then for every other population in the
+    order of `spec.populations` the presynaptic pathways of all connections into it,
+    followed by its own threshold; the spike monitors run after all of them. A pathway
+    reads its presynaptic population's spikes when it runs, so
+    - from a population placed earlier (a source, the previous layer) it delivers the
+      spikes of this step, before the target tests its threshold: layer l sees layer
+      l-1's spikes of the same step, with no decay in between;
+    - from the population itself or one placed later (recurrent and backward
+      connections) it delivers the spikes of the previous step, added after this
+      step's state update (v[t] = beta v[t-1] + ... + V s[t-1], undecayed).
+    Synaptic delays add to this (a delay of k steps delivers k steps later, at the
+    same place in the step: a recurrent spike of step t with a delay of k steps acts at
+    step t + 1 + k); postsynaptic pathways (plasticity) keep their slot. Undelayed
+    previous-step deliveries would carry a sample's last spikes into the next sample's
+    first step, so they are refused with several samples that are reset at their
+    onsets: run samples as copies instead, or give the pathway a delay.
+    """
+    slot, placed = [0], {}
+
+    def place(obj):
+        obj.when, obj.order = "thresholds", slot[0]
+        slot[0] += 1
+
+    def fire(name):
+        g = groups[name]
+        place(g.thresholder["spike"] if "spike" in getattr(g, "thresholder", {}) else g)
+        placed[name] = slot[0]
+
+    for name, pop in spec.populations.items():
+        if pop.is_source and name in groups:
+            fire(name)
+    for name, pop in spec.populations.items():
+        if pop.is_source or name not in groups:
+            continue
+        for cname, c in spec.connections.items():
+            if c.post == name and cname in syns and len(syns[cname]):
+                undelayed = np.any(c.delay_s[c.active(spec.populations)] < 0.5 * float(lay.dt / second))
+                if c.pre not in placed and undelayed and lay.samples > 1 and spec.period is not None \
+                        and spec.meta.get("reset", True):
+                    raise ValueError(
+                        f"connection {cname!r} delivers the spikes of the previous step under the "
+                        "layerwise schedule, which would carry one sample's spikes into the next; "
+                        "run the samples as copies (B), give it a delay, or set meta['reset'] = False")
+                place(syns[cname].pre)
+        fire(name)
+    for mon in monitors.values():
+        mon.when, mon.order = "thresholds", slot[0]
 
 
 def _to_record(spec, lay, duration_s, groups, monitors, traces, syns) -> SpikeRecord:

@@ -47,7 +47,7 @@ def poisson(values, max_rate_hz: float, duration_ms: float, dt_ms: float = 1.0, 
     value * max_rate_hz * dt (the Bernoulli approximation of a Poisson process,
     exact in the limit of small dt; max_rate_hz * dt must be <= 1).
     Returns bool (steps, batch, features). The same seed gives the same spikes as
-    bio.Layered.run with input="poisson".
+    bio.layered.run with input="poisson".
     """
     v = _values(values)
     if max_rate_hz * dt_ms * 1e-3 > 1 + 1e-12:
@@ -60,7 +60,7 @@ def currents(values, max_current: float = 1.0) -> np.ndarray:
     """Encode values in [0, 1] as constant input currents: (batch, features) value * max_current.
 
     The unit is that of max_current (e.g. amperes, or Hz of threshold crossings
-    for the normalised drive of bio.Layered).
+    for the normalised drive of bio.layered).
     """
     return _values(values) * max_current
 
