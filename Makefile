@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 TORCH   := torch==2.13.0
 
-.PHONY: setup study test bench clean
+.PHONY: setup study test test-fast bench clean
 
 setup: $(STAMP)
 
@@ -22,6 +22,10 @@ study: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+test-fast: setup
+	@# the suite without the tests marked slow (minutes to seconds while you work)
+	$(BIN)/python -m pytest -m "not slow"
 
 bench: setup
 	@# each benchmark prints its table and rewrites its own section of docs/benchmarks.md

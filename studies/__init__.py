@@ -35,6 +35,15 @@ or caching; the runner owns those. It defines:
   is not a full product, define `grid(params) -> list[dict]` instead: each
   dict is one point's overrides of Params fields plus its "seed" (use
   `studies.product(...)` to build products).
+- Allowed values (checked before any point runs, so a typo never costs a
+  training): say them with `studies.param(default, choices=...)` or bounds
+  (`at_least=`, `above=`, `at_most=`, `below=`), and the same keywords on
+  `axis(...)`, e.g. `target: str = param("cython", choices=("numpy", "cython",
+  "cpp_standalone"))`, `severity: tuple[float, ...] = axis(0.0, 0.5, at_least=0.0,
+  at_most=1.0)`. Floats must be finite and seeds in [0, 2**32) everywhere. For
+  a rule across fields, define `check(params)` raising ValueError; it is called
+  with every point's Params (one value per axis, as `point()` sees them)
+  before the first point runs.
 - `TINY`: a Params instance that runs in seconds (tests run it end to end);
   optionally `QUICK` (used by `--quick`).
 - `point(params, seed) -> dict[str, float]`: computes one point from the
@@ -48,7 +57,8 @@ or caching; the runner owns those. It defines:
   `studies.style.mean_spread(ax, table, x=..., metric=..., by=...)`, and save
   with `studies.style.save(fig, out_dir, name)` (PNG + SVG, returns the paths).
 - Optional `summary(table) -> str`: a few lines stating what the run found;
-  printed after `run` and `report`.
+  printed after `run` and `report`. If it raises, the traceback is printed as a
+  warning and the command exits with status 1 (the points are kept).
 - Optional `VERSION = 1`: part of every point's key; bump it when a change to
   the study makes stored points stale.
 
@@ -56,22 +66,27 @@ What the runner guarantees (see runner.py and store.py): a point's key is a
 hash of the study name, VERSION, its parameter values and seed, so rerunning
 with more seeds or a longer axis computes only the new points; each finished
 point is one JSON file written atomically, so a killed run resumes where it
-stopped; a point that raises is recorded with its traceback in failed/ and
-rerun only with `--retry-failed`; points run in-process (Dask's synchronous
-scheduler), on `--workers N` local processes or on a `--scheduler` cluster;
-each worker process has its own persistent Brian2 Cython cache, and studies
-that use cpp_standalone find a per-worker build directory in the environment
-variable BRAINBRIDGE_STANDALONE_DIR. See `studies/toy.py` for a complete small
-example.
+stopped; a stored file found unreadable or holding another point is set aside
+(with a warning) and recomputed; a point that raises is recorded with its
+traceback in failed/ and rerun only with `--retry-failed`; one run at a time
+writes a results folder, and a folder holds one study's results; points run
+in-process (Dask's synchronous scheduler), on `--workers N` local processes or
+on a `--scheduler` cluster; each process that runs points holds its own slot
+of a per-user cache of compiled Brian2 code ($BRAINBRIDGE_CACHE_DIR, default
+~/.cache/brainbridge; see cache.py), which outlives results folders, and
+studies that use cpp_standalone find that slot's build directory in the
+environment variable BRAINBRIDGE_STANDALONE_DIR. See `studies/toy.py` for a
+complete small example.
 """
 from importlib import import_module
 
-from .params import axis, product
+from .params import axis, param, product
 
 _LAZY = {"run": "studies.runner", "report": "studies.runner", "make_params": "studies.runner",
          "RunResult": "studies.runner", "load": "studies.registry", "STUDIES": "studies.registry",
          "style": "studies.style", "runner": "studies.runner", "registry": "studies.registry",
-         "store": "studies.store", "params": "studies.params"}
+         "store": "studies.store", "params": "studies.params", "cache": "studies.cache",
+         "worker": "studies.worker", "locks": "studies.locks"}
 
 
 def __getattr__(name):
@@ -83,4 +98,4 @@ def __getattr__(name):
     return value
 
 
-__all__ = ["axis", "product", *_LAZY]
+__all__ = ["axis", "param", "product", *_LAZY]

@@ -1,16 +1,29 @@
 """The `brainbridge` command: list, run and report studies.
 
-Exit status: 0 when every point is stored, 1 when some points failed (or the
-figures could not be drawn), 2 for a usage error (unknown study or parameter,
-a value of the wrong type), 130 when interrupted.
+Exit status:
+  0    every point is stored, the figures drawn and the study's summary written;
+  1    some points failed, or figures() or summary() raised (points are stored;
+       the traceback is printed, as a warning on stderr for summary());
+  2    refused before anything ran: an unknown study or parameter, a value its
+       field does not allow, an empty grid, a results folder that holds another
+       study's results or that another run is writing (the message names it and
+       the holder's pid);
+  130  interrupted by Ctrl-C (SIGINT): finished points are stored, run again to go
+       on. A process started with SIGINT ignored (nohup, `cmd &` in a script)
+       keeps ignoring it, as asked; stop it with SIGTERM (finished points stay).
+
+Warnings (for example a stored file found unsound and set aside) go to stderr.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import sys
 
 from . import params as _params
 from . import registry
+from .locks import FolderBusy
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -90,14 +103,9 @@ def _run(args) -> int:
 
     preset = "tiny" if args.tiny else "quick" if args.quick else None
     p = runner.make_params(args.name, preset=preset, config=args.config, sets=args.sets)
-    try:
-        result = runner.run(args.name, p, workers=args.workers, scheduler=args.scheduler,
-                            out=args.out, retry_failed=args.retry_failed,
-                            progress=not args.no_progress)
-    except KeyboardInterrupt:
-        print("\ninterrupted: finished points are stored; run the same command again to go on",
-              file=sys.stderr)
-        return 130
+    result = runner.run(args.name, p, workers=args.workers, scheduler=args.scheduler,
+                        out=args.out, retry_failed=args.retry_failed,
+                        progress=not args.no_progress)
     print(result.summary())
     return 0 if result.ok else 1
 
@@ -110,7 +118,20 @@ def _report(args) -> int:
 
     result = runner.report(args.name, out=args.out)
     print(result.summary())
-    return 0 if result.figure_error is None else 1
+    return 0 if result.figure_error is None and result.summary_error is None else 1
+
+
+@contextlib.contextmanager
+def _warnings_to_stderr():
+    """The runner's warnings ("studies" logger) on stderr as `brainbridge: warning: ...`."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("brainbridge: warning: %(message)s"))
+    logger = logging.getLogger("studies")
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,10 +143,15 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "workers", None) is not None and args.workers < 1:
         parser.error(f"--workers must be at least 1, got {args.workers}")
     try:
-        return {"list": _list, "run": _run, "report": _report}[args.command](args)
-    except (ValueError, FileNotFoundError) as err:
+        with _warnings_to_stderr():
+            return {"list": _list, "run": _run, "report": _report}[args.command](args)
+    except (ValueError, FileNotFoundError, FolderBusy) as err:
         print(f"brainbridge {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished points are stored; run the same command again to go on",
+              file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

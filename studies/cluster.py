@@ -1,27 +1,23 @@
 """Running points on a Dask cluster: a LocalCluster of worker processes, or an existing one.
 
 Kept apart from runner.py so that an in-process run never imports `distributed`.
-Each worker runs points one at a time (one thread per worker) and hands back a
-record; this process writes the store as results arrive (`as_completed`), so
-workers on other machines need not see its file system.
+Each worker runs points one at a time and hands back a record; this process
+writes the store as results arrive (`as_completed`), so workers on other
+machines need not see its file system. Each worker compiles Brian2 code into
+its own slot of its own machine's cache (see cache.py).
 """
 from __future__ import annotations
 
 import contextlib
 import logging
-import re
 import traceback
 import uuid
 
 from distributed import Client, LocalCluster, as_completed
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from . import runner
-
-
-def slot_name(worker_name) -> str:
-    """A worker's name made safe as a directory name (LocalCluster names workers 0..N-1)."""
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", str(worker_name))
+from . import worker as _worker
+from .cache import Slot
 
 
 class BrianSetup(WorkerPlugin):
@@ -29,20 +25,26 @@ class BrianSetup(WorkerPlugin):
 
     Brian2's import installs a SIGINT handler, which Python allows only in a
     process's main thread; Dask runs tasks in other threads, so the import
-    happens here, in the worker's main thread. The worker also gets its own
-    persistent Cython cache (see runner.prepare_brian).
+    happens here, in the worker's main thread. The worker claims a Brian2 slot
+    of its machine's cache (see cache.py) and holds it until it closes.
     """
 
-    idempotent = True
+    idempotent = True  # registered again by a later run on the same cluster: keep the first
 
-    def __init__(self, brian_root: str):
-        self.brian_root = brian_root
+    def __init__(self):
+        self.slots: dict[str, Slot] = {}  # by worker address: threaded workers may share a plugin
 
     def setup(self, worker) -> None:
-        runner.prepare_brian(self.brian_root, slot_name(worker.name))
+        slot = self.slots.setdefault(worker.address, Slot())
+        _worker.prepare_brian(slot.claim())
+
+    def teardown(self, worker) -> None:
+        slot = self.slots.pop(worker.address, None)
+        if slot is not None:
+            slot.release()
 
 
-def execute(name, module_name, pending, brian_root, workers=None, scheduler=None):
+def execute(name, module_name, pending, workers=None, scheduler=None):
     """Run `pending` points; yield (point, record) as each finishes, in finishing order.
 
     workers:   start a LocalCluster of that many single-threaded worker processes;
@@ -57,12 +59,12 @@ def execute(name, module_name, pending, brian_root, workers=None, scheduler=None
                 dashboard_address=":0",  # any free port: never collide with another cluster
                 silence_logs=logging.ERROR))
             client = stack.enter_context(Client(cluster))
-        client.register_plugin(BrianSetup(brian_root), name="brainbridge-brian")
+        client.register_plugin(BrianSetup(), name="brainbridge-brian")
         tag = uuid.uuid4().hex[:8]  # task keys stay unique on a shared scheduler
         by_key, futures = {}, []
         for point in pending:
-            fut = client.submit(runner.execute_point, name, module_name, point.params, point.seed,
-                                brian_root, key=f"{name}-{point.key}-{tag}")
+            fut = client.submit(_worker.execute_point, name, module_name, point.params, point.seed,
+                                key=f"{name}-{point.key}-{tag}")
             by_key[fut.key] = point
             futures.append(fut)
         for fut in as_completed(futures):
@@ -72,7 +74,7 @@ def execute(name, module_name, pending, brian_root, workers=None, scheduler=None
             except Exception as err:  # the worker died (e.g. KilledWorker), not the study
                 record = {"status": "failed", "error": f"{type(err).__name__}: {err}",
                           "traceback": traceback.format_exc(), "elapsed_s": float("nan"),
-                          "worker": "unknown", "host": "unknown", "finished_utc": runner._now(),
-                          "versions": runner.versions()}
+                          "worker": "unknown", "host": "unknown", "finished_utc": _worker.now(),
+                          "versions": _worker.versions()}
             fut.release()
             yield point, record

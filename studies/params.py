@@ -1,4 +1,4 @@
-"""A study's parameters: their types, values given as text or TOML, and the grid of points.
+"""A study's parameters: their types, allowed values, values given as text or TOML, and the grid.
 
 A study's `Params` is a frozen dataclass. Each field has one of these types:
 int, float, bool, str, `tuple[T, ...]` of one of those, or any of them `| None`.
@@ -6,17 +6,31 @@ A field made with `axis(...)` is a sweep: the grid is the Cartesian product of
 every axis and the `seeds` field, and inside `point()` an axis field holds one
 value. Values are normalised to their field's type (an int given for a float
 field becomes a float), so the same point always gets the same key.
+
+Every value is checked where it comes in (Params, TOML, `--set`), before any
+point runs: its type; a float must be finite (NaN and infinities are refused);
+seeds are integers in [0, 2**32) (what NumPy's and Brian2's seeding accept);
+and a field made with `param(...)` or `axis(...)` may name the values it
+allows: `choices=` (a typo gets "choose one of: ..."), or bounds `at_least=`,
+`above=`, `at_most=`, `below=` (for a tuple or an axis, each element):
+
+    target: str = param("cython", choices=("numpy", "cython", "cpp_standalone"))
+    p_connect: float = param(0.1, at_least=0.0, at_most=1.0)
+    severity: tuple[float, ...] = axis(0.0, 0.5, 1.0, at_least=0.0, at_most=1.0)
 """
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import itertools
 import json
+import math
 import numbers
 import tomllib
 import types
 import typing
+from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,11 +39,27 @@ _SCALARS = (int, float, bool, str)
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 RESERVED = ("seed", "metric", "value", "study", "point")  # table columns the runner owns
+SEED_LIMIT = 2**32  # numpy.random.seed and brian2.seed take 0 <= seed < 2**32
+_BOUNDS = ("at_least", "above", "at_most", "below")
 
 
-def axis(*values):
-    """A sweep field: `rate_hz: tuple[float, ...] = axis(5.0, 10.0)`; one point per value."""
-    return field(default=tuple(values), metadata={"axis": True})
+def _allowed(choices, at_least, above, at_most, below) -> dict:
+    out = {"choices": tuple(choices) if choices is not None else None, "at_least": at_least,
+           "above": above, "at_most": at_most, "below": below}
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def param(default, *, choices=None, at_least=None, above=None, at_most=None, below=None):
+    """A plain (not swept) field with the values it allows: `param(0.1, at_least=0, at_most=1)`,
+    `param("if", choices=("if", "lif"))`. For a tuple field each element is checked."""
+    return field(default=default, metadata=_allowed(choices, at_least, above, at_most, below))
+
+
+def axis(*values, choices=None, at_least=None, above=None, at_most=None, below=None):
+    """A sweep field: `rate_hz: tuple[float, ...] = axis(5.0, 10.0)`; one point per value.
+    Keywords as for `param` (each value of the sweep is checked)."""
+    return field(default=tuple(values),
+                 metadata={"axis": True, **_allowed(choices, at_least, above, at_most, below)})
 
 
 def product(**axes) -> list[dict]:
@@ -42,31 +72,83 @@ def product(**axes) -> list[dict]:
     return [dict(zip(names, combo)) for combo in itertools.product(*(tuple(axes[n]) for n in names))]
 
 
+def _num(x) -> str:
+    return f"{x:g}" if isinstance(x, float) else str(x)
+
+
 @dataclass(frozen=True)
 class FieldType:
-    """What a field holds: `base` (int/float/bool/str), whether a tuple, whether None is allowed."""
+    """What a field holds: `base` (int/float/bool/str), whether a tuple, whether None is
+    allowed, whether it is a sweep, and the values it allows (choices or bounds)."""
 
     base: type
     is_tuple: bool = False
     optional: bool = False
     axis: bool = False
+    choices: tuple | None = None
+    at_least: float | None = None
+    above: float | None = None
+    at_most: float | None = None
+    below: float | None = None
+
+    def bounds(self) -> str:
+        """The bounds as text, e.g. ">= 0 and <= 1" ("" when there are none)."""
+        ops = dict(zip(_BOUNDS, (">=", ">", "<=", "<"), strict=True))
+        parts = [f"{ops[b]} {_num(getattr(self, b))}" for b in _BOUNDS if getattr(self, b) is not None]
+        return " and ".join(parts)
 
     def describe(self) -> str:
         name = self.base.__name__
         text = f"comma-separated {name}s" if self.is_tuple else name
         if self.axis:
             text = f"sweep over {name}s"
+        if self.choices is not None:
+            text += f" from {', '.join(map(str, self.choices))}"
+        elif self.bounds():
+            text += " " + self.bounds()
         return text + (" or none" if self.optional else "")
+
+    def one(self) -> FieldType:
+        """The type of one element of a tuple or a sweep."""
+        return dataclasses.replace(self, is_tuple=False, axis=False)
 
 
 def field_types(params_cls) -> dict[str, FieldType]:
-    """{field name: FieldType} for a Params dataclass; raises TypeError on an unsupported type."""
+    """{field name: FieldType} for a Params dataclass; raises TypeError on an unsupported type
+    or allowed values that do not fit it."""
     hints = typing.get_type_hints(params_cls)
     out = {}
     for f in dataclasses.fields(params_cls):
-        out[f.name] = _field_type(params_cls.__name__, f.name, hints[f.name],
-                                  bool(f.metadata.get("axis")))
+        is_axis = bool(f.metadata.get("axis"))
+        ftype = _field_type(params_cls.__name__, f.name, hints[f.name], is_axis)
+        allowed = {k: f.metadata[k] for k in ("choices", *_BOUNDS) if k in f.metadata}
+        if f.name == "seeds":
+            allowed = {"at_least": 0, "below": SEED_LIMIT, **allowed}
+        out[f.name] = _with_allowed(params_cls.__name__, f.name, ftype, allowed)
     return out
+
+
+def _with_allowed(owner: str, name: str, ftype: FieldType, allowed: dict) -> FieldType:
+    if not allowed:
+        return ftype
+    numeric = ftype.base in (int, float)
+    if any(k in allowed for k in _BOUNDS) and not numeric:
+        raise TypeError(f"{owner}.{name}: bounds need an int or float field, not "
+                        f"{ftype.base.__name__}")
+    for k in _BOUNDS:
+        if k in allowed and not (isinstance(allowed[k], numbers.Real) and
+                                 not isinstance(allowed[k], bool)):
+            raise TypeError(f"{owner}.{name}: {k} must be a number, got {allowed[k]!r}")
+    choices = allowed.get("choices")
+    if choices is not None:
+        if not choices:
+            raise TypeError(f"{owner}.{name}: choices must not be empty")
+        wrong = [c for c in choices if not (type(c) is ftype.base or
+                                            (ftype.base is float and type(c) is int))]
+        if wrong:
+            raise TypeError(f"{owner}.{name}: choice {wrong[0]!r} is not a {ftype.base.__name__}")
+        allowed["choices"] = tuple(ftype.base(c) for c in choices)
+    return dataclasses.replace(ftype, **allowed)
 
 
 def _field_type(owner: str, name: str, hint, is_axis: bool) -> FieldType:
@@ -92,6 +174,36 @@ def _field_type(owner: str, name: str, hint, is_axis: bool) -> FieldType:
     return FieldType(hint, False, optional, False)
 
 
+def _expects(study: str, name: str, ftype: FieldType, got) -> ValueError:
+    example = {int: "3", float: "0.5", bool: "true", str: "abc"}[ftype.base]
+    if ftype.choices is not None:
+        example = str(ftype.choices[0])
+    if ftype.is_tuple:
+        example = ",".join([example] * 2)
+    return ValueError(f"parameter {name!r} of study {study!r} expects {ftype.describe()} "
+                      f"(e.g. {name}={example}), got {got!r}")
+
+
+def _check(study: str, name: str, value, ftype: FieldType):
+    """`value` (already of the field's base type) if the field allows it, else ValueError."""
+    if ftype.base is float and not math.isfinite(value):
+        raise ValueError(f"parameter {name!r} of study {study!r} must be a finite number, "
+                         f"got {value!r}")
+    if ftype.choices is not None and value not in ftype.choices:
+        options = [str(c) for c in ftype.choices]
+        close = difflib.get_close_matches(str(value), options, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(f"unknown value {value!r} for parameter {name!r} of study {study!r}; "
+                         f"choose one of: {', '.join(options)}{hint}")
+    for bound, ok in (("at_least", lambda b: value >= b), ("above", lambda b: value > b),
+                      ("at_most", lambda b: value <= b), ("below", lambda b: value < b)):
+        limit = getattr(ftype, bound)
+        if limit is not None and not ok(limit):
+            raise ValueError(f"parameter {name!r} of study {study!r} must be {ftype.bounds()}, "
+                             f"got {value!r}")
+    return value
+
+
 def _scalar_from_text(base: type, text: str):
     text = text.strip()
     if base is bool:
@@ -104,58 +216,69 @@ def _scalar_from_text(base: type, text: str):
 
 
 def parse_text(study: str, name: str, text: str, ftype: FieldType):
-    """A value given on the command line (`--set name=text`), parsed by its field's type."""
+    """A value given on the command line (`--set name=text`), parsed by its field's type and
+    checked against the values the field allows."""
     if ftype.optional and text.strip().lower() == "none":
         return None
     try:
         if ftype.is_tuple:
             parts = [p for p in text.split(",") if p.strip()]
-            return tuple(_scalar_from_text(ftype.base, p) for p in parts)
-        return _scalar_from_text(ftype.base, text)
-    except ValueError:
-        example = {int: "3", float: "0.5", bool: "true", str: "abc"}[ftype.base]
-        if ftype.is_tuple:
-            example = ",".join([example] * 2)
-        raise ValueError(f"parameter {name!r} of study {study!r} expects {ftype.describe()} "
-                         f"(e.g. {name}={example}), got {text!r}") from None
+            values = [_scalar_from_text(ftype.base, p) for p in parts]
+        else:
+            values = [_scalar_from_text(ftype.base, text)]
+    except (ValueError, OverflowError):
+        raise _expects(study, name, ftype, text) from None
+    checked = tuple(_check(study, name, v, ftype) for v in values)
+    return checked if ftype.is_tuple else checked[0]
 
 
 def _scalar(study: str, name: str, value, ftype: FieldType):
     base = ftype.base
+    one = dataclasses.replace(ftype.one(), optional=False)
     if isinstance(value, str) and base is not str:
-        return parse_text(study, name, value, dataclasses.replace(ftype, is_tuple=False, axis=False))
+        return parse_text(study, name, value, one)
     number = isinstance(value, numbers.Real) and not isinstance(value, bool)  # NumPy numbers too
     if base is bool:
         ok = isinstance(value, bool)
     elif base is float:
         ok = number
     elif base is int:
-        ok = number and float(value).is_integer()
+        ok = number and (isinstance(value, numbers.Integral) or
+                         (math.isfinite(value) and float(value).is_integer()))
     else:
         ok = isinstance(value, str)
     if not ok:
-        raise ValueError(f"parameter {name!r} of study {study!r} expects {ftype.describe()}, "
-                         f"got {value!r}")
-    return base(value)
+        raise _expects(study, name, one, value)
+    try:
+        converted = base(value)
+    except OverflowError:  # an int too large for a float
+        raise ValueError(f"parameter {name!r} of study {study!r} must be a finite number, "
+                         f"got {value!r}") from None
+    return _check(study, name, converted, one)
 
 
 def coerce(study: str, name: str, value, ftype: FieldType):
-    """A Python or TOML value normalised to its field's type (lists become tuples)."""
+    """A Python or TOML value normalised to its field's type (lists become tuples) and checked
+    against the values the field allows; ValueError naming the parameter otherwise."""
     if value is None:
         if ftype.optional:
             return None
-        raise ValueError(f"parameter {name!r} of study {study!r} expects {ftype.describe()}, got None")
+        raise _expects(study, name, ftype, value)
+    if isinstance(value, str) and (ftype.is_tuple or ftype.base is not str):
+        return parse_text(study, name, value, ftype)
     if ftype.is_tuple:
-        if isinstance(value, str):
-            return parse_text(study, name, value, ftype)
-        if isinstance(value, bytes) or not hasattr(value, "__iter__"):
-            value = (value,)  # one value for a tuple field
-        return tuple(_scalar(study, name, v, ftype) for v in value)
+        if isinstance(value, (Mapping, Set)):  # no order: the grid would shuffle from run to run
+            raise _expects(study, name, ftype, value)
+        try:
+            items = tuple(value) if not isinstance(value, bytes) else (value,)
+        except TypeError:  # one value for a tuple field
+            items = (value,)
+        return tuple(_scalar(study, name, v, ftype) for v in items)
     return _scalar(study, name, value, ftype)
 
 
 def normalise(study: str, params):
-    """The same Params with every value coerced to its field's type."""
+    """The same Params with every value coerced to its field's type and checked."""
     ftypes = field_types(type(params))
     return dataclasses.replace(params, **{n: coerce(study, n, getattr(params, n), t)
                                           for n, t in ftypes.items()})
@@ -183,7 +306,7 @@ def with_text(study: str, params, assignments: list[str]):
         key, sep, text = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise ValueError(f"--set expects key=value, got {item!r}")
+            raise ValueError(f"--set expects key=value (e.g. seeds=0,1), got {item!r}")
         _check_names(study, [key], ftypes)
         values[key] = parse_text(study, key, text, ftypes[key])
     return dataclasses.replace(params, **values)
@@ -237,7 +360,11 @@ def point_key(study: str, version, values: dict) -> str:
 
 def expand(study: str, module, params) -> list[Point]:
     """The grid of points for `params`: the study's `grid(params)` if it has one, else the
-    Cartesian product of its axis fields and `seeds`. Duplicate points are dropped."""
+    Cartesian product of its axis fields and `seeds`. Duplicate points are dropped.
+
+    Raises ValueError for an empty grid (an axis or `seeds` with no values), naming the
+    empty fields, and for a point whose values or seed its field does not allow.
+    """
     ftypes = field_types(type(params))
     if hasattr(module, "grid"):
         overrides = list(module.grid(params))
@@ -245,23 +372,45 @@ def expand(study: str, module, params) -> list[Point]:
         axes = {n: getattr(params, n) for n, t in ftypes.items() if t.axis}
         overrides = product(**axes, seed=params.seeds)
     version = getattr(module, "VERSION", 1)
+    seed_type = ftypes["seeds"].one()
     points, seen = [], set()
     for over in overrides:
-        if "seed" not in over:
-            raise ValueError(f"study {study!r}: grid() must give a 'seed' in every point, got {over!r}")
+        if not isinstance(over, Mapping) or "seed" not in over:
+            raise ValueError(f"study {study!r}: grid() must give a dict with a 'seed' for every "
+                             f"point, got {over!r}")
         over = dict(over)
-        seed = int(over.pop("seed"))
+        seed = coerce(study, "seed", over.pop("seed"), seed_type)
         _check_names(study, over, ftypes)
         values = {}
         for name, value in over.items():
             t = ftypes[name]
             # an axis field holds one value inside a point
-            values[name] = coerce(study, name, value, dataclasses.replace(t, is_tuple=False)
-                                  if t.axis else t)
+            values[name] = coerce(study, name, value, t.one() if t.axis else t)
         p = dataclasses.replace(params, **values)
         stored = point_values(p, seed)
         key = point_key(study, version, stored)
         if key not in seen:
             seen.add(key)
             points.append(Point(p, seed, key, stored))
+    if not points:
+        raise _empty_grid(study, params, ftypes)
     return points
+
+
+def _empty_grid(study: str, params, ftypes: dict[str, FieldType]) -> ValueError:
+    empty = [n for n, t in ftypes.items() if (t.axis or n == "seeds") and not getattr(params, n)]
+    if empty:
+        return ValueError(f"study {study!r} has an empty grid: {', '.join(empty)} "
+                          f"{'has' if len(empty) == 1 else 'have'} no values; give at least one "
+                          f"(e.g. --set {empty[0]}={_example(params, ftypes, empty[0])})")
+    return ValueError(f"study {study!r}: grid(params) gave no points for these parameters")
+
+
+def _example(params, ftypes: dict[str, FieldType], name: str) -> str:
+    default = type(params).__dataclass_fields__[name].default
+    if isinstance(default, tuple) and default:
+        return ",".join(map(str, default))
+    t = ftypes[name]
+    if t.choices:
+        return str(t.choices[0])
+    return {int: "0", float: "1.0", bool: "true", str: "a"}[t.base]

@@ -1,7 +1,9 @@
-"""Running a study's grid: Dask scheduling, the resumable store, progress, figures.
+"""Running a study's grid: checks, the resumable store, Dask scheduling, progress, figures.
 
-`run("toy", preset="tiny", workers=2)` expands the grid, skips points already
-stored, runs the rest through Dask and stores each as it finishes, then writes
+`run("toy", preset="tiny", workers=2)` checks the parameters and expands the
+grid, takes the results folder's lock, checks that the folder holds this
+study's results and that its files are sound, skips points already stored,
+runs the rest through Dask and stores each as it finishes, then writes
 `results.csv` and draws the figures. Three ways to run the points:
 
 - in-process (default): one after another in this process through Dask's
@@ -14,32 +16,27 @@ stored, runs the rest through Dask and stores each as it finishes, then writes
   started by dask-jobqueue on Slurm); the workers send results back to this
   process, which writes the store, so they need not share its file system.
 
+Everything a user can get wrong is refused before the first point runs, with a
+ValueError that names what was wrong and what is allowed: a parameter's type,
+value or range (params.py), an empty grid, the study's own `check(params)`, a
+results folder that holds another study's results, or one that another run is
+writing (locks.FolderBusy). A stored file that is unreadable or holds another
+point is named in a warning, set aside and its point computed again.
+
 A point that raises is stored in `failed/` with its traceback and the others
 go on. A rerun does not retry failed points unless `retry_failed=True`
 (`--retry-failed`): a point that failed because of a bug or a bad parameter
 would fail again, so resuming a long grid should not spend time on it.
 
-Brian2 in parallel workers: each worker slot (a LocalCluster worker's name,
-0..N-1, or "main" in-process) gets its own Cython cache directory under
-`<store>/.brian/<slot>/cython`, so no two processes compile into one directory,
-and the cache outlives the process: a later point, or a later run, of the same
-kind of network loads the compiled code instead of compiling it again. The
-environment variable BRAINBRIDGE_STANDALONE_DIR names a per-slot directory for
-`cpp_standalone` builds.
+Brian2: each process that runs points holds its own slot of a per-user cache of
+compiled code (cache.py), which outlives results folders, so a run into a new
+folder does not compile again; BRAINBRIDGE_STANDALONE_DIR names the slot's
+directory for `cpp_standalone` builds. Warnings go to the logger "studies".
 """
 from __future__ import annotations
 
-import datetime
-import functools
-import importlib
-import importlib.metadata
-import os
-import re
-import socket
-import subprocess
+import logging
 import sys
-import tempfile
-import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,116 +45,14 @@ import pandas as pd
 
 from . import params as _params
 from . import registry
+from .cache import Slot
 from .store import Store
+# the worker side, importable from here as before
+from .worker import STANDALONE_ENV, execute_point, git_revision, prepare_brian, versions  # noqa: F401
+from .worker import brian_prepared, now
 
-STANDALONE_ENV = "BRAINBRIDGE_STANDALONE_DIR"
-_PACKAGES = {"brainbridge": "brainbridge", "brian2": "Brian2", "torch": "torch", "numpy": "numpy"}
+log = logging.getLogger(__name__)
 
-
-@functools.cache
-def versions() -> dict[str, str]:
-    """Versions of brainbridge, brian2, torch, numpy (without importing them) and the git revision."""
-    out = {}
-    for column, dist in _PACKAGES.items():
-        try:
-            out[column] = importlib.metadata.version(dist)
-        except importlib.metadata.PackageNotFoundError:
-            out[column] = "unknown"
-    out["git"] = git_revision()
-    return out
-
-
-def git_revision() -> str:
-    """The commit of the brainbridge checkout ("+dirty" if tracked files changed), or "unknown"."""
-    repo = Path(__file__).resolve().parent.parent
-    try:
-        head = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short=12", "HEAD"],
-                              capture_output=True, text=True, timeout=10)
-        if head.returncode != 0:
-            return "unknown"
-        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain",
-                                "--untracked-files=no"], capture_output=True, text=True, timeout=10)
-        return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
-# ---------------------------------------------------------------- worker side
-
-def _slot() -> str:
-    """This process's worker slot: the Dask worker's name, or "main" outside Dask workers."""
-    if "distributed" in sys.modules:
-        from distributed import get_worker
-        try:
-            return re.sub(r"[^A-Za-z0-9_.-]", "_", str(get_worker().name))
-        except ValueError:
-            pass
-    return "main"
-
-
-def prepare_brian(root: str | Path, slot: str) -> Path:
-    """Set this process up for running points with Brian2; returns the slot's directory.
-
-    - Brian2's Cython cache (and BRAINBRIDGE_STANDALONE_DIR) go to `root/slot`,
-      or to a directory under the system's temporary directory when `root`
-      cannot be created (a remote worker that does not see the store).
-    - Ctrl-C raises at once: by default Brian2 answers a first Ctrl-C by ending
-      the simulation early and returning normally, which would store a
-      truncated point as if it had finished.
-    """
-    import brian2
-
-    brian2.prefs.core.stop_on_keyboard_interrupt = False
-
-    slot_dir = Path(root) / slot
-    try:
-        (slot_dir / "cython").mkdir(parents=True, exist_ok=True)
-    except OSError:
-        slot_dir = Path(tempfile.gettempdir()) / f"brainbridge-brian-{os.getuid()}" / slot
-        (slot_dir / "cython").mkdir(parents=True, exist_ok=True)
-    brian2.prefs.codegen.runtime.cython.cache_dir = str(slot_dir / "cython")
-    os.environ[STANDALONE_ENV] = str(slot_dir / "standalone")
-    return slot_dir
-
-
-def _metrics(result) -> dict[str, float]:
-    if not isinstance(result, dict):
-        raise TypeError(f"point() must return a flat dict of numbers, got {type(result).__name__}")
-    out = {}
-    for k, v in result.items():
-        try:
-            out[str(k)] = float(v)
-        except (TypeError, ValueError):
-            raise TypeError(f"point() must return a flat dict of numbers; "
-                            f"metric {k!r} is {type(v).__name__}") from None
-    return out
-
-
-def execute_point(study: str, module_name: str, params, seed: int, brian_root: str) -> dict:
-    """Run one point where it is scheduled; never raises for an error inside the study.
-
-    Returns {"status": "ok", "metrics": {...}} or {"status": "failed", "error",
-    "traceback"}, plus elapsed_s, started_unix, worker, host, finished_utc and versions.
-    """
-    slot = _slot()
-    prepare_brian(brian_root, slot)
-    module = importlib.import_module(module_name)
-    started, start = time.time(), time.perf_counter()
-    try:
-        out = {"status": "ok", "metrics": _metrics(module.point(params, seed))}
-    except Exception as err:  # the point's own error: record it, let the grid go on
-        out = {"status": "failed", "error": f"{type(err).__name__}: {err}",
-               "traceback": traceback.format_exc()}
-    out.update(elapsed_s=time.perf_counter() - start, started_unix=started, worker=slot,
-               host=socket.gethostname(), finished_utc=_now(), versions=versions())
-    return out
-
-
-def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-
-
-# ---------------------------------------------------------------- client side
 
 @dataclass
 class RunResult:
@@ -167,6 +62,7 @@ class RunResult:
     figures:  paths of the figures written.
     computed: points computed by this run; reused: points found in the store.
     failed:   {point key: "Error: message"} for grid points whose last attempt failed.
+    set_aside: stored files found unsound and moved to corrupt/ (their points recomputed).
     """
 
     study: str
@@ -177,17 +73,23 @@ class RunResult:
     reused: int = 0
     failed: dict[str, str] = field(default_factory=dict)
     retried: bool = False
-    figure_error: str | None = None  # traceback when figures() raised
-    findings: str | None = None      # the study's own summary(table) of what it found
+    figure_error: str | None = None   # traceback when figures() raised
+    findings: str | None = None       # the study's own summary(table) of what it found
+    summary_error: str | None = None  # traceback when summary(table) raised
+    set_aside: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.failed and self.figure_error is None
+        """Every point stored, figures drawn and the study's summary written."""
+        return not self.failed and self.figure_error is None and self.summary_error is None
 
     def summary(self) -> str:
         n = self.computed + self.reused + len(self.failed)
         lines = [f"{self.study}: {n} points — {self.computed} computed, {self.reused} reused, "
                  f"{len(self.failed)} failed"]
+        if self.set_aside:
+            lines.append(f"  {len(self.set_aside)} unsound stored file(s) set aside in corrupt/ "
+                         "and their points computed again (see the warnings)")
         for key, error in list(self.failed.items())[:5]:
             lines.append(f"  failed {key}: {error}  (traceback in failed/{key}.json)")
         if len(self.failed) > 5:
@@ -196,6 +98,10 @@ class RunResult:
             lines.append("  failed points are not rerun by default; add --retry-failed to rerun them")
         if self.findings:
             lines.append("findings:\n" + self.findings)
+        if self.summary_error:
+            last = self.summary_error.strip().splitlines()[-1]
+            lines.append(f"the study's summary(table) failed: {last} (traceback in the warning "
+                         "above); the points and figures are stored")
         lines.append(f"table: {self.out_dir / 'results.csv'}")
         if self.figures:
             lines.append(f"figures: {', '.join(str(p) for p in self.figures)}")
@@ -208,7 +114,8 @@ class RunResult:
 def make_params(name: str, *, preset: str | None = None, config: str | Path | None = None,
                 overrides: dict | None = None, sets: list[str] | None = None):
     """A study's Params: a preset ("tiny", "quick" or the defaults), then a TOML config,
-    then Python `overrides`, then `--set key=value` strings; each checked by name and type."""
+    then Python `overrides`, then `--set key=value` strings; each checked by name, type and
+    the values its field allows."""
     module = registry.load(name)
     choices = registry.presets(module)
     key = preset or "default"
@@ -229,6 +136,39 @@ def _store_for(name: str, out) -> Store:
     return Store(out if out is not None else Path("results") / name)
 
 
+def _key_of(name: str, module):
+    version = getattr(module, "VERSION", 1)
+    return lambda values: _params.point_key(name, version, values)
+
+
+def _check_points(name: str, module, points) -> None:
+    """The study's own optional `check(params)` on every point, before any of them runs."""
+    check = getattr(module, "check", None)
+    if check is None:
+        return
+    for point in points:
+        try:
+            check(point.params)
+        except ValueError as err:
+            raise ValueError(f"study {name!r}: {err}") from None
+
+
+def _refuse_another_study(store: Store, name: str) -> None:
+    """Refuse a folder that holds another study's results."""
+    owner = store.owner()
+    if owner is not None and owner != name:
+        raise ValueError(f"results folder {store.root} holds results of study {owner!r}; "
+                         f"refusing to run study {name!r} there (their points and tables would "
+                         "mix); give another --out")
+
+
+def _audit(store: Store, name: str, module, keys) -> list[str]:
+    moved = store.audit(keys, name, _key_of(name, module))
+    for message in moved:
+        log.warning("%s", message)
+    return moved
+
+
 def run(name: str, params=None, *, preset: str | None = None, overrides: dict | None = None,
         workers: int | None = None, scheduler: str | None = None, out: str | Path | None = None,
         retry_failed: bool = False, progress: bool = True) -> RunResult:
@@ -239,12 +179,16 @@ def run(name: str, params=None, *, preset: str | None = None, overrides: dict | 
     scheduler: address of an existing Dask scheduler (exclusive with `workers`).
     out:       the study's results directory (default results/<name>).
     retry_failed: rerun points whose earlier attempt failed.
-    Returns a RunResult; raises ValueError on an unknown study or bad parameters.
+    Returns a RunResult. Raises, before any point runs and before the folder is
+    written: ValueError on an unknown study, bad parameters, an empty grid or a
+    folder holding another study's results; locks.FolderBusy while another
+    process writes the folder.
     """
     if workers is not None and scheduler is not None:
         raise ValueError("give either workers or scheduler, not both")
-    if workers is not None and workers < 1:
-        raise ValueError(f"workers must be at least 1, got {workers}")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
+                                or workers < 1):
+        raise ValueError(f"workers must be an integer of at least 1, got {workers!r}")
     module = registry.load(name)
     if params is None:
         params = make_params(name, preset=preset, overrides=overrides)
@@ -253,74 +197,71 @@ def run(name: str, params=None, *, preset: str | None = None, overrides: dict | 
     else:
         params = _params.normalise(name, params)
     points = _params.expand(name, module, params)
+    _check_points(name, module, points)
     store = _store_for(name, out)
-    param_names = [n for n in _params.point_values(params, 0) if n != "seed"]
-    store.write_manifest({"study": name, "created_utc": _now(),
-                          "params": _params.point_values(params, 0) | {"seeds": list(params.seeds)},
-                          "param_names": param_names, "keys": [p.key for p in points]})
+    with store.lock():
+        _refuse_another_study(store, name)
+        keys = [p.key for p in points]
+        set_aside = _audit(store, name, module, keys)
+        values = _params.point_values(params, 0)
+        param_names = [n for n in values if n != "seed"]
+        store.write_manifest({"study": name, "created_utc": now(),
+                              "params": values | {"seeds": list(params.seeds)},
+                              "param_names": param_names, "keys": keys})
 
-    done, failed_before = store.done(), store.failures()
-    pending = [p for p in points if p.key not in done and (retry_failed or p.key not in failed_before)]
-    reused = sum(p.key in done for p in points)
-    computed = 0
-    failing = {p.key for p in points} & failed_before
-    from tqdm.auto import tqdm
-    bar = tqdm(total=len(points), initial=len(points) - len(pending), desc=name, unit="point",
-               disable=not progress, file=sys.stderr, dynamic_ncols=True)
-    with bar:
-        for point, record in _execute(name, module.__name__, pending, store, workers, scheduler):
-            record = {"study": name, "key": point.key, "values": point.values, **record}
-            if record.pop("status") == "ok":
-                store.save(point.key, record)
-                computed += 1
-                failing.discard(point.key)
-            else:
-                store.save_failure(point.key, record)
-                failing.add(point.key)
-            bar.update(1)
-            bar.set_postfix(failed=len(failing), refresh=False)
+        done, failed_before = store.done(), store.failures()
+        pending = [p for p in points
+                   if p.key not in done and (retry_failed or p.key not in failed_before)]
+        reused = sum(p.key in done for p in points)
+        computed = 0
+        failing = set(keys) & failed_before
+        from tqdm.auto import tqdm
+        bar = tqdm(total=len(points), initial=len(points) - len(pending), desc=name, unit="point",
+                   disable=not progress, file=sys.stderr, dynamic_ncols=True)
+        with bar:
+            for point, record in _execute(name, module.__name__, pending, workers, scheduler):
+                record = {"study": name, "key": point.key, "values": point.values, **record}
+                if record.pop("status") == "ok":
+                    store.save(point.key, record)
+                    computed += 1
+                    failing.discard(point.key)
+                else:
+                    store.save_failure(point.key, record)
+                    failing.add(point.key)
+                bar.update(1)
+                bar.set_postfix(failed=len(failing), refresh=False)
 
-    failures = store.failures()
-    failed = {p.key: store.failure(p.key)["error"] for p in points if p.key in failures}
-    table = store.table([p.key for p in points], param_names)
-    store.write_table(table)
-    figures, figure_error = _draw_safely(module, table, store)
+        failures = store.failures()
+        failed = {k: store.failure(k)["error"] for k in keys if k in failures}
+        table = store.table(keys, param_names)
+        store.write_table(table)
+        figures, figure_error = _draw_safely(module, table, store)
+    findings, summary_error = _findings(name, module, table)
     return RunResult(name, store.root, table, figures, computed, reused, failed, retry_failed,
-                     figure_error, _findings(module, table))
+                     figure_error, findings, summary_error, set_aside)
 
 
-def _execute(name, module_name, pending, store, workers, scheduler):
+def _execute(name, module_name, pending, workers, scheduler):
     """Yield (point, record) as points finish, in whatever order they finish."""
     if not pending:
         return
-    brian_root = str(store.brian)
     if workers is None and scheduler is None:
-        yield from _execute_here(name, module_name, pending, brian_root)
+        yield from _execute_here(name, module_name, pending)
         return
     from . import cluster
 
-    yield from cluster.execute(name, module_name, pending, brian_root, workers, scheduler)
+    yield from cluster.execute(name, module_name, pending, workers, scheduler)
 
 
-def _execute_here(name, module_name, pending, brian_root):
-    import brian2
+def _execute_here(name, module_name, pending):
+    """In this process, one point after another, in this process's own Brian2 slot."""
     import dask
 
-    old_cache = brian2.prefs.codegen.runtime.cython.cache_dir
-    old_stop = brian2.prefs.core.stop_on_keyboard_interrupt
-    old_env = os.environ.get(STANDALONE_ENV)
-    try:
+    with Slot() as slot_dir, brian_prepared(slot_dir):
         for point in pending:
             task = dask.delayed(execute_point, pure=False)(name, module_name, point.params,
-                                                           point.seed, brian_root)
+                                                           point.seed)
             yield point, task.compute(scheduler="synchronous")
-    finally:  # leave this process's Brian2 settings as they were
-        brian2.prefs.codegen.runtime.cython.cache_dir = old_cache
-        brian2.prefs.core.stop_on_keyboard_interrupt = old_stop
-        if old_env is None:
-            os.environ.pop(STANDALONE_ENV, None)
-        else:
-            os.environ[STANDALONE_ENV] = old_env
 
 
 def draw(module, table: pd.DataFrame, store: Store) -> list[Path]:
@@ -343,31 +284,49 @@ def _draw_safely(module, table, store) -> tuple[list[Path], str | None]:
         return [], traceback.format_exc()
 
 
-def _findings(module, table) -> str | None:
-    """The study's optional `summary(table) -> str`; a failure there is reported, not raised."""
+def _findings(name: str, module, table) -> tuple[str | None, str | None]:
+    """The study's optional `summary(table) -> str`, and the traceback if it raised.
+
+    A failing summary does not lose the run (the points and figures are stored),
+    but it is not hidden either: a warning with the traceback goes to the
+    "studies" logger (stderr by default) and the RunResult is not `ok`, so the
+    command exits with status 1.
+    """
     if table.empty or not hasattr(module, "summary"):
-        return None
+        return None, None
     try:
-        return module.summary(table)
-    except Exception as err:  # a summary is a convenience: never lose a run over it
-        return f"(summary() failed: {type(err).__name__}: {err})"
+        text = module.summary(table)
+        if text is not None and not isinstance(text, str):
+            raise TypeError(f"summary(table) must return a str, got {type(text).__name__}")
+        return text, None
+    except Exception:
+        tb = traceback.format_exc()
+        log.warning("study %r: summary(table) raised; the points and figures are stored, fix "
+                    "summary() and run `brainbridge report %s`:\n%s", name, name, tb)
+        return None, tb
 
 
 def report(name: str, out: str | Path | None = None) -> RunResult:
     """Rebuild results.csv and redraw the figures of the latest run from the store."""
     module = registry.load(name)
     store = _store_for(name, out)
-    manifest = store.manifest()
-    if manifest["study"] != name:
-        raise ValueError(f"{store.root} holds results of study {manifest['study']!r}, not {name!r}")
-    keys = manifest["keys"]
-    table = store.table(keys, manifest["param_names"])
-    if table.empty:
-        raise ValueError(f"no finished points in {store.root}; run the study first")
-    store.write_table(table)
-    failures = store.failures()
-    failed = {k: store.failure(k)["error"] for k in keys if k in failures}
-    done = store.done()
-    figures, figure_error = _draw_safely(module, table, store)
+    if not store.manifest_path.exists():  # before the lock: never create a folder to report on
+        raise FileNotFoundError(f"no run recorded in {store.root}; run the study first")
+    with store.lock():
+        manifest = store.manifest()
+        if manifest["study"] != name:
+            raise ValueError(f"results folder {store.root} holds results of study "
+                             f"{manifest['study']!r}, not {name!r}")
+        keys = manifest["keys"]
+        set_aside = _audit(store, name, module, keys)
+        table = store.table(keys, manifest["param_names"])
+        if table.empty:
+            raise ValueError(f"no finished points in {store.root}; run the study first")
+        store.write_table(table)
+        failures = store.failures()
+        failed = {k: store.failure(k)["error"] for k in keys if k in failures}
+        done = store.done()
+        figures, figure_error = _draw_safely(module, table, store)
+    findings, summary_error = _findings(name, module, table)
     return RunResult(name, store.root, table, figures, 0, sum(k in done for k in keys), failed,
-                     True, figure_error, _findings(module, table))
+                     True, figure_error, findings, summary_error, set_aside)

@@ -2,25 +2,39 @@
 
 Layout of `results/<study>/` (or the directory given with `--out`):
 
-    run.json            the latest run's grid: its parameters and point keys in order
+    run.json            the latest run's grid: its study, parameters and point keys in order
     points/<key>.json   a finished point: its values, seed, metrics, timing, versions
     failed/<key>.json   a point that raised: its values, the error and its traceback
+    points/corrupt/, failed/corrupt/
+                        files found unreadable or holding another point, set aside
     results.csv         tidy table, one row per (point, metric)
     figures/            <name>.png and <name>.svg
-    .brian/<slot>/      Brian2 caches of one worker slot (see runner.py)
+    .lock               held by the run (or report) writing here; names its pid
 
 Every file is written to a temporary name in the same directory and then
 renamed (`os.replace` is atomic on one file system), so a crash or a kill
 never leaves half a file: a point file exists exactly when its point finished.
+What no rename can prevent (a disk that lost a block, a file copied in by
+hand) the runner finds with `audit` before it trusts a file: a point file must
+be valid JSON whose values hash to its own key.
+
+One process writes a folder at a time (`lock`), and a folder holds one study
+(`owner`): two runs into one folder, or two studies, would mix their tables.
+Compiled Brian2 code is not kept here but in a per-user cache (see cache.py).
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import numbers
 import os
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
+
+from .locks import FileLock, FolderBusy
 
 VERSION_COLUMNS = ("brainbridge", "brian2", "torch", "numpy", "git")
 _UMASK = os.umask(0o022)
@@ -48,6 +62,23 @@ def _json(obj) -> str:
     return json.dumps(obj, indent=1, sort_keys=False, allow_nan=True) + "\n"
 
 
+class CorruptFile(ValueError):
+    """A store file that cannot be read as what it should hold; the message names the file."""
+
+
+def read_json(path: Path) -> dict:
+    """A store file's JSON object; CorruptFile (naming the file) if it is not one."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except UnicodeDecodeError as err:
+        raise CorruptFile(f"{path} is not text ({err})") from None
+    except json.JSONDecodeError as err:
+        raise CorruptFile(f"{path} is not valid JSON, perhaps cut short ({err})") from None
+    if not isinstance(data, dict):
+        raise CorruptFile(f"{path} holds a JSON {type(data).__name__}, not a record")
+    return data
+
+
 class Store:
     """A study's results directory."""
 
@@ -56,12 +87,55 @@ class Store:
         self.points = self.root / "points"
         self.failed = self.root / "failed"
         self.figures = self.root / "figures"
-        self.brian = self.root / ".brian"
         self.table_path = self.root / "results.csv"
         self.manifest_path = self.root / "run.json"
+        self.lock_path = self.root / ".lock"
 
     def __repr__(self) -> str:
         return f"Store({str(self.root)!r})"
+
+    @contextlib.contextmanager
+    def lock(self):
+        """Hold this folder for the block: FolderBusy at once (naming the folder and the
+        holder's pid) while another process holds it. The kernel frees the lock of a
+        process that died, so a lock left behind by a killed run is taken over."""
+        if self.root.exists() and not self.root.is_dir():
+            raise ValueError(f"results folder {self.root} is a file; give a folder with --out")
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise ValueError(f"cannot create the results folder {self.root}: {err}") from None
+        lock = FileLock(self.lock_path)
+        try:
+            acquired = lock.acquire()
+        except OSError as err:  # e.g. someone else's folder, read-only for us
+            raise ValueError(f"cannot lock the results folder {self.root}: {err}") from None
+        if not acquired:
+            raise FolderBusy(f"results folder {self.root} is in use by another process "
+                             f"({lock.holder()}; lock file {lock.path})")
+        try:
+            yield self
+        finally:
+            lock.release()
+
+    def owner(self) -> str | None:
+        """The study whose results this folder holds (from run.json, else from any readable
+        point or failure record), or None when it holds none."""
+        try:
+            study = read_json(self.manifest_path).get("study")
+            if isinstance(study, str):
+                return study
+        except (OSError, CorruptFile):
+            pass
+        for directory in (self.points, self.failed):
+            for key in sorted(self._keys(directory)):
+                try:
+                    study = read_json(directory / f"{key}.json").get("study")
+                except (OSError, CorruptFile):
+                    continue
+                if isinstance(study, str):
+                    return study
+        return None
 
     @staticmethod
     def _keys(directory: Path) -> set[str]:
@@ -91,10 +165,35 @@ class Store:
         return path
 
     def point(self, key: str) -> dict:
-        return json.loads((self.points / f"{key}.json").read_text())
+        return read_json(self.points / f"{key}.json")
 
     def failure(self, key: str) -> dict:
-        return json.loads((self.failed / f"{key}.json").read_text())
+        return read_json(self.failed / f"{key}.json")
+
+    def audit(self, keys, study: str, key_of: Callable[[dict], str]) -> list[str]:
+        """Check the point and failure files of `keys` before they are trusted.
+
+        A file that is not valid JSON, lacks what the table needs, or holds
+        another point (its values do not hash to its key with `key_of`) is
+        moved to `corrupt/` beside it, so its point counts as not computed.
+        Returns one message per file moved, naming the file and what was wrong.
+        """
+        messages = []
+        for directory, problem in ((self.points, _point_problem), (self.failed, _failure_problem)):
+            present = self._keys(directory)
+            for key in keys:
+                if key not in present:
+                    continue
+                path = directory / f"{key}.json"
+                try:
+                    what = problem(read_json(path), key, study, key_of)
+                except CorruptFile as err:
+                    what = str(err).removeprefix(f"{path} ")
+                if what:
+                    moved = _set_aside(path)
+                    messages.append(f"{path} {what}; moved to {moved}, its point will be "
+                                    "computed again")
+        return messages
 
     def write_manifest(self, manifest: dict) -> None:
         atomic_write(self.manifest_path, _json(manifest))
@@ -102,7 +201,16 @@ class Store:
     def manifest(self) -> dict:
         if not self.manifest_path.exists():
             raise FileNotFoundError(f"no run recorded in {self.root}; run the study first")
-        return json.loads(self.manifest_path.read_text())
+        try:
+            manifest = read_json(self.manifest_path)
+        except CorruptFile as err:
+            raise CorruptFile(f"{err}; it records the latest run's grid: run the study again "
+                              "(stored points are reused)") from None
+        missing = [k for k in ("study", "keys", "param_names") if k not in manifest]
+        if missing:
+            raise CorruptFile(f"{self.manifest_path} lacks {', '.join(missing)}; run the study "
+                              "again (stored points are reused)")
+        return manifest
 
     def table(self, keys: list[str], param_names: list[str]) -> pd.DataFrame:
         """Tidy table of the finished points among `keys`, in that order.
@@ -134,3 +242,57 @@ class Store:
     def write_table(self, table: pd.DataFrame) -> Path:
         atomic_write(self.table_path, table.to_csv(index=False))
         return self.table_path
+
+
+def _common_problem(rec: dict, key: str, study: str, key_of) -> str | None:
+    if rec.get("key", key) != key:
+        return f"holds point {rec['key']!r}, not {key!r}"
+    if rec.get("study") != study:
+        return f"holds a point of study {rec.get('study')!r}, not {study!r}"
+    values = rec.get("values")
+    if not isinstance(values, dict) or "seed" not in values:
+        return "has no parameter values"
+    try:
+        own = key_of(values)
+    except (TypeError, ValueError):
+        own = None
+    if own != key:
+        return f"holds the values of another point ({own}), not of {key}"
+    return None
+
+
+def _point_problem(rec: dict, key: str, study: str, key_of) -> str | None:
+    problem = _common_problem(rec, key, study, key_of)
+    if problem:
+        return problem
+    metrics = rec.get("metrics")
+    if not isinstance(metrics, dict) or not all(
+            v is None or (isinstance(v, numbers.Real) and not isinstance(v, bool))
+            for v in metrics.values()):
+        return "has no metrics dict of numbers"
+    missing = [f for f in ("elapsed_s", "worker", "versions") if f not in rec]
+    if missing or not isinstance(rec["versions"], dict):
+        return f"lacks {', '.join(missing) or 'versions'}"
+    return None
+
+
+def _failure_problem(rec: dict, key: str, study: str, key_of) -> str | None:
+    problem = _common_problem(rec, key, study, key_of)
+    if problem:
+        return problem
+    if not isinstance(rec.get("error"), str):
+        return "has no error message"
+    return None
+
+
+def _set_aside(path: Path) -> Path:
+    """Move `path` into `corrupt/` beside it, never over an earlier file of that name."""
+    target_dir = path.parent / "corrupt"
+    target_dir.mkdir(exist_ok=True)
+    target = target_dir / path.name
+    n = 0
+    while target.exists():
+        n += 1
+        target = target_dir / f"{path.stem}.{n}{path.suffix}"
+    os.replace(path, target)
+    return target

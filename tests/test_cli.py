@@ -1,20 +1,25 @@
-"""The `brainbridge` command: list, run (config, --set, errors), report, and resuming after a kill."""
+"""The `brainbridge` command: list, run (config, --set, errors), report, and resuming after a kill.
+
+Runs use the fake study of tests/runnerstudy.py (plain Brian2), so they test the command
+whatever `bio` looks like."""
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from studies import runner
+import runnerstudy
+from studies import cache, runner
 from studies.cli import main
 
-REPO = Path(__file__).resolve().parent.parent
+
+@pytest.fixture(autouse=True)
+def _fake_study(monkeypatch, tmp_path):
+    runnerstudy.register(monkeypatch)
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "cache"))
 
 
 def test_list_shows_studies_parameters_and_defaults(capsys):
@@ -25,20 +30,27 @@ def test_list_shows_studies_parameters_and_defaults(capsys):
     assert "default grid: 15 points" in out
 
 
+def test_list_shows_allowed_values(capsys):
+    assert main(["list", "fake"]) == 0
+    out = capsys.readouterr().out
+    assert "sweep over floats > 0" in out and "str from numpy, cython" in out
+    assert "int >= 1" in out
+
+
 def test_run_with_config_and_set_then_report(tmp_path, capsys):
-    config = tmp_path / "toy.toml"
-    config.write_text("n_neurons = 10\nn_inputs = 100\np_connect = 1.0\nseeds = [3]\n")
+    config = tmp_path / "fake.toml"
+    config.write_text("n_neurons = 5\nn_inputs = 50\nseeds = [3]\n")
     out = tmp_path / "out"
-    code = main(["run", "toy", "--config", str(config), "--set", "rate_in_hz=10",
-                 "duration_ms=100", "--out", str(out), "--no-progress"])
+    code = main(["run", "fake", "--config", str(config), "--set", "rate_in_hz=10",
+                 "duration_ms=50", "--out", str(out), "--no-progress"])
     assert code == 0
     assert "1 computed" in capsys.readouterr().out
     table = pd.read_csv(out / "results.csv")
-    assert set(table["n_neurons"]) == {10} and set(table["seed"]) == {3}  # config applied
-    assert set(table["duration_ms"]) == {100.0}                          # then --set
-    (out / "figures" / "toy.png").unlink()
-    assert main(["report", "toy", "--out", str(out)]) == 0
-    assert (out / "figures" / "toy.png").exists()
+    assert set(table["n_neurons"]) == {5} and set(table["seed"]) == {3}  # config applied
+    assert set(table["duration_ms"]) == {50.0}                          # then --set
+    (out / "figures" / "fake.png").unlink()
+    assert main(["report", "fake", "--out", str(out)]) == 0
+    assert (out / "figures" / "fake.png").exists()
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -48,6 +60,7 @@ def test_run_with_config_and_set_then_report(tmp_path, capsys):
     (["run", "toy", "--set", "fail_seed"], "--set expects key=value"),
     (["run", "toy", "--config", "/no/such.toml"], "config file '/no/such.toml' not found"),
     (["list", "nosuch"], "unknown study 'nosuch'"),
+    (["run", "fake", "--out", __file__], f"results folder {__file__} is a file"),
 ])
 def test_usage_errors_say_what_is_allowed(argv, message, capsys):
     assert main(argv) == 2
@@ -68,16 +81,15 @@ def test_conflicting_flags_are_rejected(argv):
     assert exit_info.value.code == 2
 
 
+@pytest.mark.slow  # 10-15 s: a separate process, killed, then the rest of the grid
 def test_killed_run_resumes_without_recomputing_or_duplicates(tmp_path):
     """SIGKILL mid-grid, then rerun: finished points are kept as they were and each point is
     tabled once."""
     out = tmp_path / "out"
-    sets = ["seeds=0,1,2,3", "sleep_s=0.5", "duration_ms=100"]
-    cmd = [sys.executable, "-m", "studies", "run", "toy", "--tiny", "--out", str(out),
-           "--no-progress", "--set", *sets]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    sets = ["seeds=0,1,2,3", "sleep_s=0.5", "duration_ms=50"]
+    cmd = runnerstudy.cli("run", "fake", "--out", str(out), "--no-progress", "--set", *sets)
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=runnerstudy.env(tmp_path / "cache"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     points = out / "points"
     deadline = time.monotonic() + 90
     while len(list(points.glob("*.json"))) < 2:
@@ -90,9 +102,9 @@ def test_killed_run_resumes_without_recomputing_or_duplicates(tmp_path):
     kept = {p.name: p.stat().st_mtime_ns for p in points.glob("*.json")}
     assert 2 <= len(kept) < 8  # killed mid-grid
 
-    params = runner.make_params("toy", preset="tiny", sets=sets)
-    res = runner.run("toy", params, out=out, progress=False)
+    params = runner.make_params("fake", preset="tiny", sets=sets)
+    res = runner.run("fake", params, out=out, progress=False)  # the dead run's lock is free
     assert res.ok and res.reused == len(kept) and res.computed == 8 - len(kept)
     assert {name: (points / name).stat().st_mtime_ns for name in kept} == kept
     table = pd.read_csv(out / "results.csv")
-    assert len(table) == 8 * 3 and not table.duplicated(["point", "metric"]).any()
+    assert len(table) == 8 * 2 and not table.duplicated(["point", "metric"]).any()

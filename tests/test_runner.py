@@ -1,33 +1,50 @@
-"""The study runner (Python API): grid, store, resume, failures, Dask workers, style helpers."""
+"""The study runner (Python API): grid, store, resume, failures, Dask workers, the Brian2 cache,
+style helpers. Most tests run the tiny fake study in tests/runnerstudy.py (plain Brian2, numpy
+target), so they test the runner whatever `bio` looks like; one runs the toy study end to end."""
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pandas as pd
 import pytest
 
+import runnerstudy
+from studies import cache, runner, style, toy
 from studies import params as P
-from studies import runner, style, toy
 from studies.store import Store, atomic_write
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _fake_study_and_own_cache(tmp_path_factory):
+    """Study "fake" registered, and a Brian2 cache of this module's own (not ~/.cache)."""
+    with pytest.MonkeyPatch.context() as mp:
+        runnerstudy.register(mp)
+        mp.setenv(cache.CACHE_ENV, str(tmp_path_factory.mktemp("cache")))
+        yield
 
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    """The toy study's TINY preset run in-process once for the whole module."""
-    out = tmp_path_factory.mktemp("toy_tiny")
-    return runner.run("toy", preset="tiny", out=out, progress=False)
+    """The fake study's TINY preset run in-process once for the whole module."""
+    out = tmp_path_factory.mktemp("fake_tiny")
+    return runner.run("fake", preset="tiny", out=out, progress=False)
 
 
 def _values(table: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values(["point", "metric"])[["point", "metric", "value"]].reset_index(drop=True)
 
 
-def test_tiny_study_end_to_end(tiny_run):
-    """Every point of the TINY grid is stored, tabled with its parameters and versions, and drawn."""
-    res = tiny_run
-    assert res.ok and res.computed == 4 and res.reused == 0
+def test_toy_study_end_to_end(tmp_path):
+    """The toy study's TINY grid is stored, tabled with its parameters and versions, and drawn."""
+    res = runner.run("toy", preset="tiny", out=tmp_path, progress=False)
+    assert res.ok and res.computed == 4 and res.reused == 0, res.summary()
     table = pd.read_csv(res.out_dir / "results.csv")
     assert len(table) == 4 * 3  # 2 rates x 2 seeds, 3 metrics each
     for column in ("rate_in_hz", "n_neurons", "seed", "metric", "value", "brainbridge", "brian2",
@@ -40,26 +57,118 @@ def test_tiny_study_end_to_end(tiny_run):
     assert all(p.stat().st_size > 1000 for p in res.figures)
 
 
-def test_brian_is_prepared_per_slot_and_restored_after_an_in_process_run(tiny_run, tmp_path):
+def test_tiny_run_stores_tables_draws_and_summarises(tiny_run):
+    res = tiny_run
+    assert res.ok and res.computed == 4 and res.reused == 0, res.summary()
+    table = pd.read_csv(res.out_dir / "results.csv")
+    assert len(table) == 4 * 2 and not table.duplicated(["point", "metric"]).any()
+    rates = table[table.metric == "rate_hz"].groupby("rate_in_hz")["value"].mean()
+    assert rates[20.0] > rates[5.0]  # 100 inputs x 0.5 x 2 mV: 20 Hz input crosses threshold
+    assert sorted(p.name for p in res.figures) == ["fake.png", "fake.svg"]
+    assert "input 20 Hz -> output" in res.findings and "findings:" in res.summary()
+
+
+def test_brian_slot_lives_in_the_user_cache_and_settings_are_restored(tiny_run, tmp_path):
+    """The in-process run compiled into slot 0 of the per-user cache, not into the results
+    folder, gave the slot back, and left this process's Brian2 settings as they were."""
     import brian2
 
-    assert (tiny_run.out_dir / ".brian" / "main" / "cython").is_dir()
-    # the caller's own Brian2 settings are left as they were
+    slot0 = cache.brian_root() / "0"
+    assert (slot0 / "cython").is_dir() and not (tiny_run.out_dir / ".brian").exists()
+    assert cache.brian_root().is_relative_to(os.environ[cache.CACHE_ENV])
+    with cache.Slot() as again:  # released after the run: the next process gets slot 0 again
+        assert again == slot0
     assert brian2.prefs.codegen.runtime.cython.cache_dir is None
     assert brian2.prefs.core.stop_on_keyboard_interrupt is True
-    slot = runner.prepare_brian(tmp_path, "3")
-    try:  # Ctrl-C must raise inside a point, never end it early as if it had finished
+    assert runner.STANDALONE_ENV not in os.environ
+    assert hasattr(signal.getsignal(signal.SIGINT), "previous_handler")  # Brian2's, as before
+    with runner.brian_prepared(tmp_path / "s") as slot:
+        # while points run, SIGINT does what it did before Brian2 wrapped it (worker.settle_sigint)
+        assert not hasattr(signal.getsignal(signal.SIGINT), "previous_handler")
+        # Ctrl-C must raise inside a point, never end it early as if it had finished
         assert brian2.prefs.core.stop_on_keyboard_interrupt is False
-        assert brian2.prefs.codegen.runtime.cython.cache_dir == str(tmp_path / "3" / "cython")
-        assert slot == tmp_path / "3"
+        assert brian2.prefs.codegen.runtime.cython.cache_dir == str(tmp_path / "s" / "cython")
+        assert os.environ[runner.STANDALONE_ENV] == str(tmp_path / "s" / "standalone")
+        assert slot == tmp_path / "s"
+    assert runner.STANDALONE_ENV not in os.environ
+
+
+def test_cache_root_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "own"))
+    assert cache.cache_root() == tmp_path / "own"
+    monkeypatch.delenv(cache.CACHE_ENV)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache.cache_root() == tmp_path / "xdg" / "brainbridge"
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/path")  # the XDG spec says: ignore it
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cache.cache_root() == tmp_path / "home" / ".cache" / "brainbridge"
+
+
+def test_slots_are_never_shared_between_processes(tmp_path):
+    """Two holders get two slots; a released slot, or one whose holder died, is taken again."""
+    first, second = cache.Slot(tmp_path), cache.Slot(tmp_path)
+    assert first.claim().name == "0" and second.claim().name == "1"
+    first.release()
+    third = cache.Slot(tmp_path)
+    assert third.claim().name == "0"
+    second.release(), third.release()
+    # another process holds slot 0 (then dies): this process gets slot 1 meanwhile
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from studies import cache; "
+         f"s = cache.Slot({str(tmp_path)!r}); print(s.claim(), flush=True); time.sleep(60)"],
+        env=runnerstudy.env(tmp_path), stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip().endswith("/0")
+        with cache.Slot(tmp_path) as mine:
+            assert mine.name == "1"
     finally:
-        brian2.prefs.codegen.runtime.cython.cache_dir = None
-        brian2.prefs.core.stop_on_keyboard_interrupt = True
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()
+    with cache.Slot(tmp_path) as mine:
+        assert mine.name == "0"  # the kernel freed the dead holder's lock
+        assert f"pid {os.getpid()}" in (mine / ".lock").read_text()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)  # the first run compiles the network's cython code: about a minute
+def test_second_run_into_a_new_folder_does_not_compile_again(tmp_path):
+    """Compile once per machine: a second `brainbridge run` (a fresh process, so Brian2's
+    in-memory cache is empty) into a new --out loads the cython modules the first run
+    compiled into the per-user cache: no new file appears there and no module is rebuilt."""
+    env = runnerstudy.env(tmp_path / "cache")
+    sets = ["target=cython", "seeds=0", "rate_in_hz=20"]
+
+    def run(out):
+        start = time.perf_counter()
+        proc = subprocess.run(runnerstudy.cli("run", "fake", "--out", str(tmp_path / out),
+                                              "--no-progress", "--set", *sets),
+                              env=env, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr
+        return time.perf_counter() - start
+
+    def files():
+        root = tmp_path / "cache"
+        # lock files aside (ours, and Brian2's, which it takes to read its cache too)
+        return {p.relative_to(root): p.stat().st_mtime_ns for p in root.rglob("*")
+                if p.is_file() and not p.name.endswith(".lock")}
+
+    first = run("first")
+    compiled = files()
+    modules = [p for p in compiled if p.suffix == ".so"]
+    assert len(modules) >= 3, compiled  # the network's code objects were compiled
+    assert all(p.parts[:2] == ("brian", cache.brian_root(".").name) for p in modules)
+    second = run("second")
+    assert files() == compiled  # nothing compiled, nothing rewritten
+    assert second < first / 3, (first, second)
+    first_table = pd.read_csv(tmp_path / "first" / "results.csv")
+    second_table = pd.read_csv(tmp_path / "second" / "results.csv")
+    pd.testing.assert_frame_equal(_values(first_table), _values(second_table))
 
 
 def test_rerun_reuses_stored_points(tiny_run):
     before = {p: p.stat().st_mtime_ns for p in (tiny_run.out_dir / "points").glob("*.json")}
-    again = runner.run("toy", preset="tiny", out=tiny_run.out_dir, progress=False)
+    again = runner.run("fake", preset="tiny", out=tiny_run.out_dir, progress=False)
     assert again.computed == 0 and again.reused == 4
     assert {p: p.stat().st_mtime_ns for p in before} == before
     pd.testing.assert_frame_equal(_values(again.table), _values(tiny_run.table))
@@ -76,12 +185,12 @@ def test_more_seeds_compute_only_new_points():
 
 def test_workers_give_the_same_results_as_in_process(tiny_run, tmp_path):
     """The same seeds give the same numbers on a 2-process LocalCluster as in-process."""
-    res = runner.run("toy", preset="tiny", out=tmp_path, workers=2, progress=False)
+    res = runner.run("fake", preset="tiny", out=tmp_path, workers=2, progress=False)
     assert res.ok and res.computed == 4
     pd.testing.assert_frame_equal(_values(res.table), _values(tiny_run.table))
     assert set(res.table["worker"].astype(str)) <= {"0", "1"}
-    for slot in set(res.table["worker"].astype(str)):  # each worker slot got its own Brian2 cache
-        assert (tmp_path / ".brian" / slot / "cython").is_dir()
+    # each worker process held its own slot of the user cache: slots 0 and 1
+    assert {p.name for p in cache.brian_root().iterdir() if (p / "cython").is_dir()} >= {"0", "1"}
 
 
 def test_existing_scheduler(tiny_run, tmp_path):
@@ -92,11 +201,12 @@ def test_existing_scheduler(tiny_run, tmp_path):
     try:
         with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
                           dashboard_address=None) as cluster:
-            res = runner.run("toy", preset="tiny", out=tmp_path, scheduler=cluster.scheduler_address,
+            res = runner.run("fake", preset="tiny", out=tmp_path, scheduler=cluster.scheduler_address,
                              progress=False)
     finally:  # the worker shared this process's Brian2 settings
         brian2.prefs.codegen.runtime.cython.cache_dir = None
         brian2.prefs.core.stop_on_keyboard_interrupt = True
+        os.environ.pop(runner.STANDALONE_ENV, None)
     assert res.ok and res.computed == 4
     pd.testing.assert_frame_equal(_values(res.table), _values(tiny_run.table))
 
@@ -106,32 +216,57 @@ def test_failing_point_is_recorded_and_retried(tmp_path):
     flag.touch()  # while it exists, seed 1 fails: a transient failure
     over = {"fail_seed": 1, "fail_while": str(flag)}
     out = tmp_path / "out"
-    res = runner.run("toy", preset="tiny", overrides=over, out=out, progress=False)
+    res = runner.run("fake", preset="tiny", overrides=over, out=out, progress=False)
     assert res.computed == 2 and len(res.failed) == 2 and not res.ok
     assert set(res.table["seed"]) == {0}
     record = json.loads((out / "failed" / f"{next(iter(res.failed))}.json").read_text())
-    assert "fails on purpose" in record["error"] and "toy.py" in record["traceback"]
+    assert "fails on purpose" in record["error"] and "runnerstudy.py" in record["traceback"]
     assert record["values"]["seed"] == 1
 
     failed_files = {p: p.stat().st_mtime_ns for p in (out / "failed").glob("*.json")}
-    again = runner.run("toy", preset="tiny", overrides=over, out=out, progress=False)
+    again = runner.run("fake", preset="tiny", overrides=over, out=out, progress=False)
     assert again.computed == 0 and len(again.failed) == 2  # reported, not rerun
     assert {p: p.stat().st_mtime_ns for p in failed_files} == failed_files
     assert "--retry-failed" in again.summary()
 
     flag.unlink()
-    retried = runner.run("toy", preset="tiny", overrides=over, out=out, retry_failed=True,
+    retried = runner.run("fake", preset="tiny", overrides=over, out=out, retry_failed=True,
                          progress=False)
     assert retried.ok and retried.computed == 2 and retried.reused == 2
-    assert not list((out / "failed").glob("*.json")) and len(retried.table) == 4 * 3
+    assert not list((out / "failed").glob("*.json")) and len(retried.table) == 4 * 2
 
 
 def test_report_redraws_from_the_store(tiny_run):
     for path in tiny_run.figures:
         path.unlink()
-    res = runner.report("toy", out=tiny_run.out_dir)
+    res = runner.report("fake", out=tiny_run.out_dir)
     assert res.computed == 0 and all(p.exists() for p in tiny_run.figures)
     pd.testing.assert_frame_equal(_values(res.table), _values(tiny_run.table))
+
+
+def test_no_import_cycle_between_runner_and_cluster():
+    """runner -> cluster -> worker: nothing the runner imports imports the runner back (at any
+    level, as import-linter counts), and each module imports first in a fresh interpreter."""
+    import ast
+    import inspect
+    import sys
+
+    from studies import cache, cluster, locks, store, worker
+
+    def imports_runner(module):
+        for node in ast.walk(ast.parse(inspect.getsource(module))):
+            if isinstance(node, ast.ImportFrom) and (
+                    "runner" in (node.module or "") or any(a.name == "runner" for a in node.names)):
+                return True
+            if isinstance(node, ast.Import) and any("runner" in a.name for a in node.names):
+                return True
+        return False
+
+    assert [m.__name__ for m in (cluster, worker, cache, locks, store) if imports_runner(m)] == []
+    for first in ("studies.cluster", "studies.runner"):
+        proc = subprocess.run([sys.executable, "-c", f"import {first}"],
+                              env=runnerstudy.env("/nonexistent"), capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
 
 
 # ------------------------------------------------------------------ parameters, grid, store, style

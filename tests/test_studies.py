@@ -16,6 +16,7 @@ def test_study_follows_the_interface(name):
     assert isinstance(module.TINY, module.Params)
 
 
+@pytest.mark.slow  # tens of seconds (pytest --durations)
 def test_quickstart_tiny(tmp_path):
     """The flagship: the converted SNN matches its ANN (IF neurons with reset by subtraction
     approximate ReLU rates, Rueckauer et al. 2017), the hidden layer's rates keep the ANN's

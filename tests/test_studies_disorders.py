@@ -16,6 +16,7 @@ def test_study_is_registered_with_its_interface(name):
     assert isinstance(module.TINY, module.Params)
 
 
+@pytest.mark.slow  # tens of seconds (pytest --durations)
 def test_lesions_tiny(tmp_path):
     """Full neuron loss leaves the ANN at chance; loss of inhibition raises the converted
     network's firing (E/I imbalance, e.g. Dichter & Ayala 1987)."""
@@ -29,14 +30,22 @@ def test_lesions_tiny(tmp_path):
     assert not len(t[(t["system"] == "ann") & (t["metric"] == "rate_hz")])  # an ANN has no spikes
 
 
+@pytest.mark.slow  # ~15 s of CPU: three 2.5 s network runs and three example reruns (numpy)
 def test_epilepsy_tiny(tmp_path):
-    """Brunel 2000: with weak inhibition (g = 3) neurons fire faster and more regularly than
-    with strong inhibition (g = 6)."""
+    """bio/seizure.py: the healthy network is asynchronous, 70% loss of inhibition gives
+    seizure-like episodes, total loss tonic firing (states indexed as in studies.epilepsy.STATES);
+    the rate network under the same disorder goes from a stable to a runaway state."""
     t = run_tiny("epilepsy", tmp_path).table
-    assert value(t, "rate_hz_exc", g=3.0, eta=2.0) > 2 * value(t, "rate_hz_exc", g=6.0, eta=2.0)
-    assert value(t, "cv_isi_exc", g=3.0, eta=2.0) < value(t, "cv_isi_exc", g=6.0, eta=2.0)
+    states = studies.registry.load("epilepsy").STATES
+    assert [states[int(value(t, "state", severity=s))] for s in (0.0, 0.7, 1.0)] == \
+        ["asynchronous", "seizures", "tonic"]
+    assert value(t, "seizures_per_min", severity=0.7) > 0 and value(t, "seizure_fraction", severity=1.0) > 0.9
+    assert value(t, "rate_hz", severity=1.0) > 10 * value(t, "rate_hz", severity=0.0)
+    assert value(t, "ann_eig_max", severity=0.0) < 0 < value(t, "ann_eig_max", severity=1.0)
+    assert value(t, "ann_activity", severity=1.0) > 0.9 > 0.2 > value(t, "ann_activity", severity=0.0)
 
 
+@pytest.mark.slow  # tens of seconds (pytest --durations)
 def test_recovery_tiny(tmp_path):
     t = run_tiny("recovery", tmp_path).table
     assert set(t["system"]) == {"ann", "stdp"}
