@@ -10,9 +10,9 @@ What each lesion edits:
 - `remove_neurons`:   Population.alive = False (the builder drops every
                       synapse into or out of a dead neuron, and it never spikes).
 - `prune_synapses`:   Connection.transmits = False and w = 0 (the synapse is gone).
-- `block_conduction`: Connection.transmits = False, weight kept (a blocked axon).
+- `block_conduction`: Connection.transmits = False, weight kept (per synapse or per axon).
 - `scale_weights`:    w of excitatory or inhibitory synapses.
-- `slow_conduction`:  Connection.delay_s (longer and jittered).
+- `slow_conduction`:  Connection.delay_s (longer and jittered, per synapse or per axon).
 - `shift_thresholds`: Population.thresh_shift (fraction of v_thresh - v_reset).
 - `add_noise`:        Population.noise_sigma (same unit).
 
@@ -30,6 +30,7 @@ from .spec import NetworkSpec
 MODES = ("random", "patch")
 METHODS = ("random", "magnitude")
 SIGNS = ("exc", "inh")
+PER = ("synapse", "axon")
 
 
 # --------------------------------------------------------------------------- selection
@@ -41,10 +42,16 @@ def input_populations(spec: NetworkSpec) -> list[str]:
 
 
 def hidden_populations(spec: NetworkSpec) -> list[str]:
-    """Populations that both receive and send connections, in the spec's order."""
+    """Populations that both receive and send connections, in the spec's order.
+
+    Relays that only implement an operation of the modelled network rather than
+    being its neurons (the max-pooling gates of a converted network, listed in
+    `spec.meta["maxpool"]` or `spec.meta["relays"]`) are not hidden populations.
+    """
     targets = {c.post for c in spec.connections.values()}
     sources = {c.pre for c in spec.connections.values()}
-    return [p for p in spec.populations if p in targets and p in sources]
+    relays = set(spec.meta.get("maxpool", ())) | set(spec.meta.get("relays", ()))
+    return [p for p in spec.populations if p in targets and p in sources and p not in relays]
 
 
 def _populations(spec: NetworkSpec, populations) -> list[str]:
@@ -224,18 +231,38 @@ def prune_synapses(spec: NetworkSpec, fraction: float, connections=None, *, meth
     return spec
 
 
-def block_conduction(spec: NetworkSpec, fraction: float, connections=None, *,
-                     seed: int = 0) -> NetworkSpec:
-    """Block round(fraction * n) of the n transmitting synapses of each connection.
+def _axons(spec: NetworkSpec, names: list[str], fraction: float, seed: int) -> dict[str, np.ndarray]:
+    """{presynaptic population: (n,) bool} the axons hit: round(fraction * n) neurons of each
+    population that sends one of the connections `names`, drawn once per population."""
+    hit = {}
+    for key, pre in enumerate(sorted({spec.connections[n].pre for n in names})):
+        n = spec.populations[pre].n
+        mask = np.zeros(n, bool)
+        mask[_rng(seed, 1000 + key).choice(n, size=int(round(fraction * n)), replace=False)] = True
+        hit[pre] = mask
+    return hit
 
-    A blocked synapse keeps its weight but delivers nothing (transmits = False):
-    conduction block in a demyelinated axon. Returns an edited copy.
+
+def block_conduction(spec: NetworkSpec, fraction: float, connections=None, *, per: str = "synapse",
+                     seed: int = 0) -> NetworkSpec:
+    """Block conduction: a blocked synapse keeps its weight but delivers nothing (transmits = False).
+
+    per: "synapse" blocks round(fraction * n) of the n transmitting synapses of each
+         connection; "axon" blocks every synapse of round(fraction * n) presynaptic
+         neurons (demyelination acts on an axon, so all its synapses fail together).
+    Returns an edited copy.
     """
     fraction = _fraction(fraction)
+    if per not in PER:
+        raise ValueError(f"unknown unit of block {per!r}; choose one of: {', '.join(PER)}")
     names = _connections(spec, connections)
     spec = copy.deepcopy(spec)
+    axons = _axons(spec, names, fraction, seed) if per == "axon" else {}
     for key, name in enumerate(names):
         c = spec.connections[name]
+        if per == "axon":
+            c.transmits = c.transmits & ~axons[c.pre][c.i]
+            continue
         present = np.flatnonzero(c.transmits)
         k = int(round(fraction * len(present)))
         c.transmits[_rng(seed, key).choice(present, size=k, replace=False)] = False
@@ -268,20 +295,40 @@ def scale_weights(spec: NetworkSpec, factor: float, which: str = "inh",
 
 
 def slow_conduction(spec: NetworkSpec, extra_s: float = 0.0, jitter_s: float = 0.0,
-                    connections=None, *, factor: float = 1.0, seed: int = 0) -> NetworkSpec:
+                    connections=None, *, factor: float = 1.0, per: str = "synapse",
+                    fraction: float = 1.0, seed: int = 0) -> NetworkSpec:
     """Lengthen and jitter conduction delays.
 
-    New delay = factor * delay + extra_s + |N(0, jitter_s)| per synapse:
-    demyelination slows conduction and disperses arrival times, and never
-    speeds an axon up (Smith & McDonald 1999, Phil Trans R Soc B 354:1649).
+    New delay = factor * delay + extra_s + |N(0, jitter_s)|: demyelination slows
+    conduction and disperses arrival times, and never speeds an axon up (Smith &
+    McDonald 1999, Phil Trans R Soc B 354:1649).
+    per:      "synapse": every synapse draws its own jitter; "axon": the jitter is
+              drawn per presynaptic neuron and shared by all its synapses.
+    fraction: with per="axon", the fraction of presynaptic neurons affected (the
+              others keep their delays); with per="synapse" it must be 1.
     Returns an edited copy.
     """
     if extra_s < 0 or jitter_s < 0 or factor < 0:
         raise ValueError(f"extra_s, jitter_s and factor must be >= 0, got {extra_s}, {jitter_s}, {factor}")
+    if per not in PER:
+        raise ValueError(f"unknown unit of slowing {per!r}; choose one of: {', '.join(PER)}")
+    fraction = _fraction(fraction)
+    if per == "synapse" and fraction != 1.0:
+        raise ValueError("fraction applies to per='axon' only")
     names = _connections(spec, connections)
     spec = copy.deepcopy(spec)
+    axons = _axons(spec, names, fraction, seed) if per == "axon" else {}
+    draws = {}
     for key, name in enumerate(names):
         c = spec.connections[name]
+        if per == "axon":
+            n_pre = spec.populations[c.pre].n
+            if c.pre not in draws:  # one jitter per axon, shared by every connection it makes
+                draws[c.pre] = np.abs(_rng(seed, 2000 + len(draws)).normal(0.0, jitter_s, n_pre)) \
+                    if jitter_s > 0 else np.zeros(n_pre)
+            hit = axons[c.pre][c.i]
+            c.delay_s = np.where(hit, factor * c.delay_s + extra_s + draws[c.pre][c.i], c.delay_s)
+            continue
         jitter = np.abs(_rng(seed, key).normal(0.0, jitter_s, c.n_syn)) if jitter_s > 0 else 0.0
         c.delay_s = factor * c.delay_s + extra_s + jitter
     return spec

@@ -27,6 +27,7 @@ from torch import nn
 
 from ann import lesion as ann_lesion
 from bio import lesion as bio_lesion
+from bio import neurons as bio_neurons
 from bio.spec import NetworkSpec
 
 from .systems import is_system
@@ -47,6 +48,79 @@ class _Mechanism(NamedTuple):
     description: str
     ann: Callable[[nn.Module, float, int], nn.Module]
     bio: Callable[[NetworkSpec, float, int], NetworkSpec]
+    requires: tuple = ()  # properties of the system the mechanism needs to act (see REQUIREMENTS)
+
+
+# --------------------------------------------------------------------------- what a system offers
+# A mechanism that cannot act on a system is declared, not plotted as a flat line: each
+# requirement is a test of the system's core (torch model or NetworkSpec) and the reason
+# shown when it fails.
+
+def _hidden_models(spec: NetworkSpec) -> list:
+    return [spec.populations[p] for p in spec.populations
+            if not spec.populations[p].is_source and p not in bio_lesion.input_populations(spec)]
+
+
+def _not_homogeneous(core) -> bool:
+    """False when a uniform gain on every unit only rescales the network's output: ReLU units
+    (positively homogeneous: relu(a x) = a relu(x), up to the biases' share) or ideal
+    integrate-and-fire neurons without noise (rate proportional to input / threshold)."""
+    if isinstance(core, nn.Module):
+        if any(isinstance(m, ann_lesion.RECURRENT) for m in core.modules()):
+            return True  # tanh/sigmoid gates
+        acts = [m for m in core.modules() if isinstance(m, ann_lesion.ACTIVATIONS)]
+        return not acts or not all(isinstance(m, nn.ReLU) for m in acts)
+    return not all(isinstance(p.model, bio_neurons.IF) and p.noise_sigma == 0 for p in _hidden_models(core))
+
+
+def _topographic(core) -> bool:
+    """True when hidden units have positions: convolutional feature maps, or spiking
+    populations with a spatial `shape` (H, W) or (C, H, W)."""
+    if isinstance(core, nn.Module):
+        return any(isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d)) for m in core.modules())
+    return any(p.shape is not None and len(p.shape) >= 2 for p in _hidden_models(core))
+
+
+def recurrent_connections(spec: NetworkSpec) -> builtins.list[str]:
+    """Connections that lie on a cycle of the population graph (recurrent pathways)."""
+    edges = {}
+    for name, c in spec.connections.items():
+        edges.setdefault(c.pre, set()).add(c.post)
+
+    def reaches(a, b):
+        seen, todo = set(), [a]
+        while todo:
+            x = todo.pop()
+            for y in edges.get(x, ()):
+                if y == b:
+                    return True
+                if y not in seen:
+                    seen.add(y)
+                    todo.append(y)
+        return False
+
+    return [n for n, c in spec.connections.items() if reaches(c.post, c.pre)]
+
+
+def _graded_recurrence(core) -> bool:
+    """True when the system has recurrent (working-memory) connections whose weights differ,
+    so that 'weakest first' means something: an RNN/LSTM/GRU, or recurrent spiking
+    pathways with more than one weight value."""
+    if isinstance(core, nn.Module):
+        return any(isinstance(m, ann_lesion.RECURRENT) for m in core.modules())
+    return any(len(np.unique(np.abs(core.connections[n].w))) > 1 for n in recurrent_connections(core))
+
+
+REQUIREMENTS = {
+    "not_homogeneous": (_not_homogeneous, "its units are positively homogeneous (ReLU units or ideal "
+                        "integrate-and-fire neurons): a uniform gain or a uniform per-neuron rescaling "
+                        "only rescales the output, so the mechanism would be inert by construction"),
+    "topographic": (_topographic, "its units have no spatial layout (no convolutional feature maps "
+                    "or spatial population shape), so a focal patch is just a random set of neurons "
+                    "(use 'neurodegeneration')"),
+    "graded_recurrence": (_graded_recurrence, "it has no recurrent (working-memory) connections with "
+                          "graded weights for weakest-first pruning to act on"),
+}
 
 
 def _parkinson_shift(s: float) -> float:
@@ -56,13 +130,26 @@ def _parkinson_shift(s: float) -> float:
 
 
 def _ms_ann(model, s, seed):
-    blocked = ann_lesion.prune(model, MS_BLOCK * s, method="random", seed=seed)
+    # a blocked axon silences everything its unit sends: the unit's output, for a fraction
+    # of units; the others keep firing but with dispersed timing (activation noise)
+    blocked = ann_lesion.ablate(model, MS_BLOCK * s, mode="random", seed=seed)
     return ann_lesion.activation_noise(blocked, MS_NOISE * s, seed=seed + 1)
 
 
 def _ms_bio(spec, s, seed):
-    slowed = bio_lesion.slow_conduction(spec, MS_DELAY_S * s, MS_JITTER_S * s, seed=seed)
-    return bio_lesion.block_conduction(slowed, MS_BLOCK * s, seed=seed + 1)
+    # demyelination acts on axons: every synapse of an affected neuron shares its extra delay
+    # and jitter, and a fraction MS_BLOCK * s of the axons block altogether
+    slowed = bio_lesion.slow_conduction(spec, MS_DELAY_S * s, MS_JITTER_S * s, per="axon", seed=seed)
+    return bio_lesion.block_conduction(slowed, MS_BLOCK * s, per="axon", seed=seed + 1)
+
+
+def _schizophrenia_bio(spec, s, seed):
+    return bio_lesion.prune_synapses(spec, s, recurrent_connections(spec), method="magnitude", seed=seed)
+
+
+def _schizophrenia_ann(model, s, seed):
+    layers = [n for n, m in model.named_modules() if isinstance(m, ann_lesion.RECURRENT)]
+    return ann_lesion.prune(model, s, layers, method="magnitude", weights="weight_hh", seed=seed)
 
 
 _REGISTRY: dict[str, _Mechanism] = {
@@ -81,28 +168,36 @@ _REGISTRY: dict[str, _Mechanism] = {
         "layer (synapses of every connection) is deleted, the neurons survive. Synapse "
         "loss is the best correlate of cognitive decline in Alzheimer's disease (Terry "
         "et al. 1991, Ann Neurol 30:572); modelled as random synaptic deletion by Horn, "
-        "Levy & Ruppin (1993, Neural Comput 5:736) without compensation.",
+        "Ruppin, Usher & Herrmann (1993, Neural Comput 5:736) without compensation.",
         lambda m, s, seed: ann_lesion.prune(m, s, method="random", seed=seed),
         lambda n, s, seed: bio_lesion.prune_synapses(n, s, method="random", seed=seed)),
     "alzheimer_compensated": _Mechanism(
         "Diffuse synapse loss as in 'alzheimer', with neuronal compensation: each "
         "neuron scales its surviving incoming synapses by (synapses it had) / "
-        "(synapses it kept), restoring its expected input. Horn, Levy & Ruppin (1993, "
-        "Neural Comput 5:736) showed such compensation preserves memory performance in "
-        "an attractor network far into the deletion, as the enlarged surviving synapses "
-        "seen post mortem suggest (DeKosky & Scheff 1990, Ann Neurol 27:457).",
+        "(synapses it kept), restoring its expected input: the per-neuron rule of Horn, "
+        "Levy & Ruppin (1996, Neural Comput 8:1227), who showed it preserves retrieval in "
+        "an attractor memory far into the deletion (Horn, Ruppin, Usher & Herrmann 1993, "
+        "Neural Comput 5:736, used one global factor), as the enlarged surviving synapses "
+        "seen post mortem suggest (DeKosky & Scheff 1990, Ann Neurol 27:457). It needs "
+        "units with a fixed threshold or saturation: in a ReLU network (or an ideal IF "
+        "network) rescaling a neuron's inputs rescales its output and nothing else, so "
+        "there the disorder is declared not to apply.",
         lambda m, s, seed: ann_lesion.prune(m, s, method="random", compensate=True, seed=seed),
         lambda n, s, seed: bio_lesion.prune_synapses(n, s, method="random", compensate=True,
-                                                     seed=seed)),
+                                                     seed=seed),
+        ("not_homogeneous",)),
     "schizophrenia": _Mechanism(
-        "Over-pruning of the weakest synapses: the smallest-magnitude fraction "
-        "(= severity) of the weights (synapses) of every layer is deleted. Hoffman & "
-        "McGlashan (1997, Am J Psychiatry 154:1683) pruned the weakest connections of a "
-        "recurrent speech-perception network: moderate pruning improved perception, "
-        "excessive pruning produced 'hallucinated' percepts, after Feinberg's (1982) "
-        "hypothesis of excessive adolescent synaptic pruning in schizophrenia.",
-        lambda m, s, seed: ann_lesion.prune(m, s, method="magnitude", seed=seed),
-        lambda n, s, seed: bio_lesion.prune_synapses(n, s, method="magnitude", seed=seed)),
+        "Over-pruning of the weakest recurrent synapses: the smallest-magnitude fraction "
+        "(= severity) of the recurrent (working-memory) weights is deleted — the hidden-"
+        "to-hidden weights of an RNN/LSTM/GRU, the connections on a cycle of a spiking "
+        "network. Hoffman & McGlashan (1997, Am J Psychiatry 154:1683) pruned the weakest "
+        "working-memory connections of a recurrent speech-perception network: moderate "
+        "pruning improved perception, excessive pruning produced 'hallucinated' percepts, "
+        "after Feinberg's (1982) hypothesis of excessive adolescent synaptic pruning. A "
+        "feed-forward network has no such connections, and a spiking network whose "
+        "recurrent weights are all equal has no weakest ones: the disorder is declared "
+        "not to apply there (see the `hallucinations` reproduction).",
+        _schizophrenia_ann, _schizophrenia_bio, ("graded_recurrence",)),
     "epilepsy": _Mechanism(
         "Loss of inhibition (E/I imbalance): every inhibitory synapse is weakened by the "
         "factor (1 - severity): inhibitory connections in a spiking network, the "
@@ -121,16 +216,23 @@ _REGISTRY: dict[str, _Mechanism] = {
         "catecholamines as the gain of units follows Servan-Schreiber, Printz & Cohen "
         "(1990, Science 249:892); dopamine depletion lowering striatal responsiveness is "
         "the core of the classic basal-ganglia model (Albin, Young & Penney 1989, Trends "
-        "Neurosci 12:366).",
+        "Neurosci 12:366). A uniform gain cannot act on a positively homogeneous network "
+        "(ReLU units, ideal IF neurons): it rescales the output and leaves the argmax, so "
+        "there the disorder is declared not to apply; it acts on saturating units "
+        "(tanh/sigmoid, gated RNNs) and on leaky spiking neurons, whose threshold is not "
+        "a mere scale.",
         lambda m, s, seed: ann_lesion.scale_gain(m, 1.0 - s),
-        lambda n, s, seed: bio_lesion.shift_thresholds(n, _parkinson_shift(s))),
+        lambda n, s, seed: bio_lesion.shift_thresholds(n, _parkinson_shift(s)),
+        ("not_homogeneous",)),
     "multiple_sclerosis": _Mechanism(
         "Demyelination: conduction slows and disperses and some axons block (Smith & "
-        "McDonald 1999, Phil Trans R Soc B 354:1649). Spiking networks: every synaptic "
-        f"delay grows by {MS_DELAY_S * 1e3:g} ms x severity plus a half-normal jitter of "
-        f"std {MS_JITTER_S * 1e3:g} ms x severity, and {MS_BLOCK:g} x severity of the synapses "
-        "stop conducting. An ANN has no time, so its analogue is conduction block as the "
-        f"random removal of {MS_BLOCK:g} x severity of the weights, plus temporal dispersion as "
+        "McDonald 1999, Phil Trans R Soc B 354:1649). It acts on axons, so every synapse of "
+        "an affected neuron shares the change. Spiking networks: every axon's delay grows "
+        f"by {MS_DELAY_S * 1e3:g} ms x severity plus a half-normal jitter of std "
+        f"{MS_JITTER_S * 1e3:g} ms x severity drawn per axon, and {MS_BLOCK:g} x severity of "
+        "the axons stop conducting. An ANN has no time, so its analogue is conduction block "
+        f"as the silencing of the outputs of {MS_BLOCK:g} x severity of the units, plus temporal "
+        "dispersion as "
         f"Gaussian noise on every hidden unit's output (std {MS_NOISE:g} x severity x the "
         "output's std over the batch), drawn afresh each forward pass.",
         _ms_ann, _ms_bio),
@@ -139,11 +241,13 @@ _REGISTRY: dict[str, _Mechanism] = {
         "hidden layer (or hidden population) at the same relative place, like an "
         "ischaemic core through a cortical column (Murphy & Corbett 2009, Nat Rev "
         "Neurosci 10:861). In convolutional layers the patch is a disc of positions in "
-        "every feature map; in a spiking population without a geometry it is a "
-        "contiguous block of neuron indices. Compare 'neurodegeneration': the same loss, "
-        "spread at random.",
+        "every feature map; in a spiking population, the same disc of positions of its "
+        "(C, H, W) layout. Compare 'neurodegeneration': the same loss, "
+        "spread at random. A system whose units have no spatial layout (an MLP, the STDP "
+        "network) declines stroke: there a patch is a random set of neurons.",
         lambda m, s, seed: ann_lesion.ablate(m, s, mode="patch", seed=seed),
-        lambda n, s, seed: bio_lesion.remove_neurons(n, s, mode="patch", seed=seed)),
+        lambda n, s, seed: bio_lesion.remove_neurons(n, s, mode="patch", seed=seed),
+        ("topographic",)),
 }
 
 NAMES = tuple(_REGISTRY)
@@ -188,6 +292,20 @@ class Disorder:
         object.__setattr__(self, "severity", _check_severity(self.severity))
         object.__setattr__(self, "seed", int(self.seed))
 
+    def why_not(self, system) -> str | None:
+        """None if the disorder acts on `system`, else why it cannot (a sentence)."""
+        core = system.core if is_system(system) else system
+        for req in _REGISTRY[self.name].requires:
+            test, reason = REQUIREMENTS[req]
+            if not test(core):
+                what = getattr(system, "label", type(core).__name__)
+                return f"{self.name!r} does not apply to {what}: {reason}"
+        return None
+
+    def applies_to(self, system) -> bool:
+        """True if the mechanism can act on `system` (see `why_not`)."""
+        return self.why_not(system) is None
+
     @property
     def description(self) -> str:
         """One paragraph: the mechanism, how it maps to each system, and its sources."""
@@ -199,8 +317,13 @@ class Disorder:
         system: any system of `bridge.systems` (the disorder edits its `core`, a torch
         model or a bio NetworkSpec, and returns `system.with_core(edited)`); or a bare
         torch nn.Module (ann.lesion) or bio NetworkSpec (bio.lesion).
+        Raises ValueError (saying why) when the mechanism cannot act on the system
+        (`applies_to` is False).
         """
         mech = _REGISTRY[self.name]
+        reason = self.why_not(system)
+        if reason is not None:
+            raise ValueError(reason)
         if is_system(system):
             return system.with_core(self.apply(system.core))
         if isinstance(system, nn.Module):

@@ -6,23 +6,26 @@ import numpy as np
 import pytest
 from brian2 import ms
 
-from bio import lesion
-from bio.layered import Layered
-from bio.spec import Connection, NetworkSpec, Population
-from bio.stdp_learner import DiehlCook
+from bio import layered as bio_layered
+from bio import lesion, neurons
+from bio.diehl_cook import diehl_cook_spec
+from bio.spec import NetworkSpec, Population
 
 
-def dense(pre, post, n_pre, n_post, rng, scale=1.0, kind="signed"):
+def dense(n_pre, n_post, rng, scale=1.0):
     i, j = np.divmod(np.arange(n_pre * n_post), n_post)
-    return Connection(pre, post, i, j, scale * rng.normal(0, 1, len(i)), kind=kind)
+    return i, j, scale * rng.normal(0, 1, len(i))
 
 
-def layered(n_in=6, n_h=20, n_out=4, seed=0, bias_hz=0.0):
+def layered(n_in=6, n_h=20, n_out=4, seed=0, bias_hz=0.0, shapes=None):
     rng = np.random.default_rng(seed)
-    return Layered(populations={"in": Population(n_in), "h1": Population(n_h), "out": Population(n_out)},
-                   connections={"in->h1": dense("in", "h1", n_in, n_h, rng),
-                                "h1->out": dense("h1", "out", n_h, n_out, rng)},
-                   layers=("in", "h1", "out"), bias_hz={"h1": np.full(n_h, bias_hz)})
+    return bio_layered.layered({"in": n_in, "h1": n_h, "out": n_out},
+                               {("in", "h1"): dense(n_in, n_h, rng), ("h1", "out"): dense(n_h, n_out, rng)},
+                               bias_hz={"h1": np.full(n_h, bias_hz)}, shapes=shapes)
+
+
+def run(spec, x, duration, **kw):
+    return bio_layered.run(spec, x, duration, **kw)
 
 
 def same_spec(a, b):
@@ -41,14 +44,14 @@ def same_spec(a, b):
 def test_hidden_populations_exclude_inputs_and_outputs():
     assert lesion.hidden_populations(layered()) == ["h1"]
     assert lesion.input_populations(layered()) == ["in"]
-    assert lesion.hidden_populations(DiehlCook(n_exc=5)) == ["exc", "inh"]
+    assert lesion.hidden_populations(diehl_cook_spec(n_exc=5)) == ["exc", "inh"]
 
 
 def test_remove_neurons_kills_exact_fraction_and_only_hidden():
     net = layered()
     before = copy.deepcopy(net)
     sick = lesion.remove_neurons(net, 0.3, seed=2)
-    assert type(sick) is Layered
+    assert type(sick) is NetworkSpec
     assert int((~sick.populations["h1"].alive).sum()) == 6
     assert sick.populations["in"].alive.all() and sick.populations["out"].alive.all()
     assert same_spec(net, before) and net.populations["h1"].alive.all()
@@ -63,7 +66,7 @@ def test_removed_neurons_are_exactly_the_silent_ones_in_a_brian2_run():
     net = layered(bias_hz=300.0)
     sick = lesion.remove_neurons(net, 0.3, seed=0)
     x = np.zeros((2, 6))  # no input: the bias alone drives every neuron
-    rec = sick.run(x, 20 * ms, dt=1 * ms, target="numpy", seed=0)
+    rec = run(sick, x, 20 * ms, dt=1 * ms, target="numpy", seed=0)
     counts = np.bincount(rec.indices["h1"], minlength=2 * 20).reshape(2, 20)  # (copy, neuron)
     silent = (counts == 0).all(axis=0)
     assert np.array_equal(silent, ~sick.populations["h1"].alive)
@@ -77,8 +80,7 @@ def test_patch_removes_a_contiguous_block_of_neurons():
 
 
 def test_patch_uses_the_geometry_when_the_spec_has_one():
-    net = layered(n_h=2 * 6 * 6)
-    net.shapes = {"h1": (2, 6, 6)}  # two 6x6 feature maps
+    net = layered(n_h=2 * 6 * 6, shapes={"h1": (2, 6, 6)})  # two 6x6 feature maps
     dead = ~lesion.remove_neurons(net, 0.25, mode="patch", seed=1).populations["h1"].alive
     maps = dead.reshape(2, 6, 6)
     assert np.array_equal(maps[0], maps[1]) and maps[0].sum() == 9
@@ -120,11 +122,15 @@ def test_scale_weights_by_sign_and_by_kind():
     c0 = net.connections["in->h1"]
     c = lesion.scale_weights(net, 0.2, which="inh").connections["in->h1"]
     assert np.allclose(c.w[c0.w < 0], 0.2 * c0.w[c0.w < 0]) and np.array_equal(c.w[c0.w > 0], c0.w[c0.w > 0])
-    dc = DiehlCook(n_exc=4)
+    dc = diehl_cook_spec(n_exc=4)
+    inh = [n for n, c in dc.connections.items() if c.kind == "inh"]
+    exc = [n for n, c in dc.connections.items() if c.kind == "exc"]
     weak = lesion.scale_weights(dc, 0.5, which="inh")
-    assert np.allclose(weak.connections["inh->exc"].w, 0.5 * dc.connections["inh->exc"].w)
-    assert np.array_equal(weak.connections["in->exc"].w, dc.connections["in->exc"].w)
-    assert type(weak) is DiehlCook
+    assert inh and exc
+    for n in inh:
+        assert np.allclose(weak.connections[n].w, 0.5 * dc.connections[n].w)
+    for n in exc:
+        assert np.array_equal(weak.connections[n].w, dc.connections[n].w)
 
 
 def test_slow_conduction_lengthens_and_jitters_delays():
@@ -148,7 +154,7 @@ def test_thresholds_and_noise_are_set_on_hidden_populations_only():
 def test_raised_thresholds_lower_the_rate_in_a_brian2_run():
     net = layered(bias_hz=200.0)
     x = np.zeros((1, 6))
-    rates = [len(s.run(x, 50 * ms, dt=1 * ms, seed=0).indices["h1"])
+    rates = [len(run(s, x, 50 * ms, dt=1 * ms, seed=0).indices["h1"])
              for s in (net, lesion.shift_thresholds(net, 1.0))]
     assert rates[1] == pytest.approx(rates[0] / 2, abs=20)  # IF neuron: rate ~ 1 / threshold
 
@@ -174,4 +180,22 @@ def test_bad_input_is_a_clear_error():
     with pytest.raises(ValueError, match="choose one of: exc, inh"):
         lesion.scale_weights(net, 0.5, which="both")
     with pytest.raises(ValueError, match="no hidden population"):
-        lesion.remove_neurons(NetworkSpec({"a": Population(3)}, {}), 0.5)
+        lesion.remove_neurons(NetworkSpec({"a": Population(neurons.LIF(), 3)}, {}), 0.5)
+
+
+def test_demyelination_per_axon_shares_delay_and_block():
+    """Multiple sclerosis acts on axons (Smith & McDonald 1999): with per="axon" every synapse of
+    an affected presynaptic neuron gets the same extra delay, and blocked axons lose all synapses."""
+    net = layered()
+    slow = lesion.slow_conduction(net, 2e-3, 1e-3, per="axon", fraction=0.5, seed=3).connections["h1->out"]
+    for k in range(20):
+        d = slow.delay_s[slow.i == k]
+        assert np.all(d == d[0])  # one delay per axon
+    hit = np.array([slow.delay_s[slow.i == k][0] > 0 for k in range(20)])
+    assert hit.sum() == 10
+    blocked = lesion.block_conduction(net, 0.25, per="axon", seed=1).connections["h1->out"]
+    per_axon = np.array([blocked.transmits[blocked.i == k].any() for k in range(20)])
+    all_or_none = np.array([blocked.transmits[blocked.i == k].all() == per_axon[k] for k in range(20)])
+    assert (~per_axon).sum() == 5 and all_or_none.all()
+    with pytest.raises(ValueError, match="unit of block"):
+        lesion.block_conduction(net, 0.1, per="myelin")
