@@ -152,8 +152,11 @@ def _as_sequence(x, input_size):
 class RNN(nn.Module):
     """Recurrent classifier: reads a sequence step by step, classifies from the last state.
 
-    cell: "elman" (tanh; Elman 1990), "lstm" (Hochreiter & Schmidhuber 1997) or "gru"
-    (Cho et al. 2014). Input (B, T, input_size), or flat (B, T*input_size) read in chunks
+    cell: "elman" (Elman 1990), "lstm" (Hochreiter & Schmidhuber 1997) or "gru"
+    (Cho et al. 2014). nonlinearity: the Elman cell's, "tanh" (default) or "relu"
+    (h_t = relu(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), the one that converts to spiking
+    neurons, bridge/recurrent.py); LSTM and GRU have fixed gates (tanh only).
+    Input (B, T, input_size), or flat (B, T*input_size) read in chunks
     of input_size (a flat digit (B, 64) is 8 rows of 8, top to bottom). Output logits
     (B, out_features). Layers: rnn (output (B, T, hidden_size)), head.
     """
@@ -161,16 +164,22 @@ class RNN(nn.Module):
     task = "classification"
 
     def __init__(self, input_size: int = 8, hidden_size: int = 128, out_features: int = 10,
-                 cell: str = "lstm", num_layers: int = 1, dropout: float = 0.0):
+                 cell: str = "lstm", num_layers: int = 1, dropout: float = 0.0,
+                 nonlinearity: str = "tanh"):
         super().__init__()
         if cell not in CELLS:
             raise ValueError(f"unknown cell {cell!r}; choose one of: {', '.join(CELLS)}")
+        allowed = ("tanh", "relu") if cell == "elman" else ("tanh",)
+        if nonlinearity not in allowed:
+            raise ValueError(f"nonlinearity {nonlinearity!r} is not available for the {cell} cell; "
+                             f"choose one of: {', '.join(allowed)}")
+        extra = {"nonlinearity": nonlinearity} if cell == "elman" else {}
         self.rnn = CELLS[cell](int(input_size), int(hidden_size), int(num_layers), batch_first=True,
-                               dropout=float(dropout) if num_layers > 1 else 0.0)
+                               dropout=float(dropout) if num_layers > 1 else 0.0, **extra)
         self.head = nn.Linear(int(hidden_size), int(out_features))
         self.config = dict(input_size=int(input_size), hidden_size=int(hidden_size),
                            out_features=int(out_features), cell=cell, num_layers=int(num_layers),
-                           dropout=float(dropout))
+                           dropout=float(dropout), nonlinearity=nonlinearity)
 
     def forward(self, x):
         out, _ = self.rnn(_as_sequence(x, self.config["input_size"]))  # (B, T, H)

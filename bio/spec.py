@@ -203,7 +203,11 @@ class NetworkSpec:
     record:      a Record (every population's spikes by default).
     period:      time per sample when the inputs hold S > 1 samples (Brian2 time).
     meta:        free-form facts the network builder wants to keep (e.g. layer
-                 names, scales); the compiler ignores it.
+                 names, scales). The compiler reads only these keys:
+                 "present" (time a sample is shown, <= period), "reset" (False: no
+                 state reset at sample onsets) and "schedule" ("default" or
+                 "layerwise": the order of thresholds and synapses within a step,
+                 bio/simulate.py `SCHEDULES`).
     """
 
     populations: dict = field(default_factory=dict)

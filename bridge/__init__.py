@@ -4,12 +4,14 @@ The only package that imports both `ann`'s torch and `bio`'s Brian2.
 Submodules load on first use, so `import bridge` stays fast.
 
     from bridge import convert, compare, coding, reference, energy
+    from bridge import torch_snn, recurrent, nir   # surrogate SNNs in Brian2, RNN conversion, NIR
 """
 from importlib import import_module
 
 _LAZY = {"coding": "bridge.coding", "convert": "bridge.convert", "reference": "bridge.reference",
          "compare": "bridge.compare", "disorders": "bridge.disorders", "energy": "bridge.energy",
-         "to_snn": "bridge.convert", "to_torch": "bridge.convert"}
+         "to_snn": "bridge.convert", "to_torch": "bridge.convert",
+         "torch_snn": "bridge.torch_snn", "recurrent": "bridge.recurrent", "nir": "bridge.nir"}
 
 
 def __getattr__(name):

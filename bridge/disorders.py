@@ -203,9 +203,12 @@ _REGISTRY: dict[str, _Mechanism] = {
         "factor (1 - severity): inhibitory connections in a spiking network, the "
         "negative weights of an ANN (which become the inhibitory synapses of its "
         "converted network). Reduced GABAergic inhibition is the classic route to "
-        "seizures (Dichter & Ayala 1987, Science 237:157); in the Brunel (2000, J Comput "
-        "Neurosci 8:183) network, lowering relative inhibition g drives the synchronous "
-        "regular state (see the 'epilepsy' study).",
+        "seizures (Dichter & Ayala 1987, Science 237:157). Seizures need recurrence: in the "
+        "recurrent AdEx E/I network of bio.seizure (the 'epilepsy' study) this lesion moves "
+        "the network from asynchronous irregular firing to recurring, adaptation-terminated "
+        "seizure-like episodes and then to tonic firing, and in a recurrent rate network "
+        "(ann.rate_network) from a stable fixed point to runaway activity; a feed-forward "
+        "network only fires faster.",
         lambda m, s, seed: ann_lesion.scale_weights(m, 1.0 - s, sign="negative"),
         lambda n, s, seed: bio_lesion.scale_weights(n, 1.0 - s, which="inh")),
     "parkinson": _Mechanism(

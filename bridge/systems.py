@@ -149,15 +149,16 @@ class ConvertedSystem:
     kind: str = "converted"
     label: str = "converted SNN"
     calibration: np.ndarray = field(default=None, repr=False)
+    options: dict = field(default_factory=dict)  # to_snn's keyword arguments, for `retrained`
 
     substrate = "spec"
 
     @property
     def core(self):
-        return self.snn.spec
+        return self.snn.net
 
     def with_core(self, core) -> "ConvertedSystem":
-        return replace(self, snn=self.snn.with_spec(core), source=None)
+        return replace(self, snn=replace(self.snn, net=core), source=None)
 
     def evaluate(self, split, seed: int = 0) -> Score:
         res = self.snn.evaluate(split, duration_ms=self.duration_ms, dt_ms=self.dt_ms, target=self.target,
@@ -165,7 +166,8 @@ class ConvertedSystem:
         return Score(res.accuracy, record=res.record, **activity(res.record, self.snn.populations[0]))
 
     def representations(self, x) -> dict[str, np.ndarray]:
-        rec = self.snn.run(x, duration_ms=self.duration_ms, dt_ms=self.dt_ms, target=self.target)
+        rec = self.snn._simulate(np.asarray(x, dtype=np.float64), self.duration_ms, self.dt_ms, self.target,
+                                 0, False)
         return {pop: rec.spike_counts(pop).reshape(len(x), -1).astype(float) for pop in self.snn.populations}
 
     def retrained(self, split, seed: int = 0) -> "ConvertedSystem":
@@ -175,11 +177,11 @@ class ConvertedSystem:
         from bridge import convert
 
         ann = self.source.retrained(split, seed=seed)
-        snn = convert.to_snn(ann.model, calibration=self.calibration, **self.snn.options)
+        snn = convert.to_snn(ann.model, calibration=self.calibration, **self.options)
         return replace(self, snn=snn, source=ann)
 
     def size(self) -> dict[str, int]:
-        spec = self.snn.spec
+        spec = self.snn.net
         neurons = sum(p.n for p in spec.populations.values() if not p.is_source)
         synapses = sum(int(c.active(spec.populations).sum()) for c in spec.connections.values())
         return {"neurons": neurons, "synapses": synapses}
@@ -191,11 +193,15 @@ class ConvertedSystem:
 class STDPSystem:
     """A Diehl & Cook (2015) network that learned by STDP (bio.diehl_cook, bio.stdp).
 
-    net:    the trained network (bio.stdp.Trained: spec, labels).
-    label_split: the training data its neurons are (re)labelled on after retraining.
+    spec:   the trained network (learned input weights and thresholds in the spec).
+    labels: bio.stdp.Labels, the class each excitatory neuron stands for.
+    label_split: the training data its neurons are relabelled on after retraining
+            (None: the retraining split itself).
+    n_record: test samples shown one after another for the activity measures (0: none).
     """
 
-    net: object
+    spec: object
+    labels: object
     target: str = "numpy"
     label_split: object = field(default=None, repr=False)
     n_record: int = 20
@@ -206,38 +212,37 @@ class STDPSystem:
 
     @property
     def core(self):
-        return self.net.spec
+        return self.spec
 
     def with_core(self, core) -> "STDPSystem":
-        return replace(self, net=self.net.with_spec(core))
+        return replace(self, spec=core)
 
     def evaluate(self, split, seed: int = 0) -> Score:
         from bio import stdp
 
-        acc = stdp.evaluate(self.net, split.x, split.y, target=self.target, seed=seed)
+        acc = stdp.evaluate(self.spec, self.labels, split.x, split.y, target=self.target, seed=seed)
         if not self.n_record:
             return Score(acc)
-        rec = stdp.record(self.net, split.x[:self.n_record], target=self.target, seed=seed)
+        rec = stdp.record(self.spec, split.x[:self.n_record], target=self.target, seed=seed)
         return Score(acc, record=rec, **activity(rec, "exc"))
 
     def representations(self, x) -> dict[str, np.ndarray]:
         from bio import stdp
 
-        return {"exc": stdp.responses(self.net, x, target=self.target).astype(float)}
+        return {"exc": stdp.responses(self.spec, x, target=self.target).astype(float)}
 
     def retrained(self, split, seed: int = 0) -> "STDPSystem":
         from bio import stdp
 
-        net = self.net
+        spec = self.spec
         if len(split):
-            net = stdp.train(net, split.x, epochs=1, target=self.target, seed=seed)
-        labels = self.label_split if self.label_split is not None else split
-        return replace(self, net=stdp.label(net, labels.x, labels.y, target=self.target, seed=seed + 1))
+            spec = stdp.train(spec, split.x, epochs=1, target=self.target, seed=seed, progress=False)
+        ref = self.label_split if self.label_split is not None else split
+        return replace(self, spec=spec, labels=stdp.label(spec, ref.x, ref.y, target=self.target, seed=seed + 1))
 
     def size(self) -> dict[str, int]:
-        spec = self.net.spec
-        neurons = sum(p.n for p in spec.populations.values() if not p.is_source)
-        synapses = sum(int(c.active(spec.populations).sum()) for c in spec.connections.values())
+        neurons = sum(p.n for p in self.spec.populations.values() if not p.is_source)
+        synapses = sum(int(c.active(self.spec.populations).sum()) for c in self.spec.connections.values())
         return {"neurons": neurons, "synapses": synapses}
 
 

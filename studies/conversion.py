@@ -81,30 +81,25 @@ def point(p: Params, seed: int) -> dict[str, float]:
     res = snn.evaluate(test, duration_ms=p.duration_ms, dt_ms=p.dt_ms, target=p.target, seed=seed)
     out = {"ann_acc": ann_acc, "snn_acc": res.accuracy, "gap_pp": 100 * (ann_acc - res.accuracy),
            "sim_wall_s": res.wall_s}
-    for t in (t for t in TIMES_MS if t <= p.duration_ms):
-        step = int(round(t / p.dt_ms)) - 1
-        out[f"acc@{t}ms"] = float(res.accuracy_t[step])
+    times = [t for t in TIMES_MS if t <= p.duration_ms]
+    out["accuracy_t"] = [{"time_ms": float(t), "value": float(res.accuracy_t[int(round(t / p.dt_ms)) - 1])}
+                         for t in times]
     acts = convert.ann_activations(net, test.x)
     n = len(test.x)
-    for t in (t for t in TIMES_MS if t <= p.duration_ms):
+    out["cka"] = []
+    for t in times:
         for pop in snn.populations:
             counts = res.record.spike_counts(pop, 0.0, t * 1e-3).reshape(n, -1)  # (N, n) sample-major
-            out[f"cka_{pop}@{t}ms"] = compare.linear_cka(acts[pop], counts.astype(float))
+            out["cka"].append({"time_ms": float(t), "layer": pop,
+                               "value": compare.linear_cka(acts[pop], counts.astype(float))})
     return out
-
-
-def _at_times(table, prefix: str):
-    """Rows of metrics '<prefix>...@<t>ms' with a numeric time_ms column."""
-    rows = table[table["metric"].str.match(prefix + r"(_\w+)?@\d+ms$")].copy()
-    rows["time_ms"] = rows["metric"].str.extract(r"@(\d+)ms")[0].astype(float)
-    return rows
 
 
 def figures(table, out_dir: Path) -> list[Path]:
     from . import style
 
     paths = []
-    acc = _at_times(table, "acc")
+    acc = table[table["metric"] == "accuracy_t"]
     combos = acc[["neuron", "input"]].drop_duplicates().sort_values(["neuron", "input"]).values.tolist()
     models = sorted(acc["model"].unique())
     fig, axes = style.figure(len(models), len(combos), squeeze=False)
@@ -115,11 +110,13 @@ def figures(table, out_dir: Path) -> list[Path]:
             if part.empty:
                 ax.set_visible(False)
                 continue
-            part = part.assign(metric="acc")
-            style.mean_spread(ax, part, "time_ms", "acc", by="normalisation")
+            style.mean_spread(ax, part, "time_ms", "accuracy_t", by="normalisation")
             ann = table[(table["metric"] == "ann_acc") & (table["model"] == model)]["value"].mean()
             ax.axhline(ann, color="k", linestyle="--", linewidth=1, label=f"ANN {ann:.3f}")
             ax.set_xscale("log")
+            ticks = sorted(part["time_ms"].unique())
+            ax.set_xticks(ticks, [f"{t:g}" for t in ticks])  # the readout times
+            ax.minorticks_off()
             ax.set_xlabel("simulated time (ms)")
             ax.set_ylabel("test accuracy")
             ax.set_title(f"{model.upper()}, {neuron.upper()} neurons, {inp} input")
@@ -127,17 +124,19 @@ def figures(table, out_dir: Path) -> list[Path]:
     fig.suptitle("Converted SNN accuracy vs simulated time (mean ± s.d. over seeds; dashed: ANN)")
     paths += style.save(fig, out_dir, "conversion_accuracy")
 
-    cka = _at_times(table, "cka")
-    cka["layer"] = cka["metric"].str.extract(r"cka_(\w+)@")[0]
+    cka = table[table["metric"] == "cka"]
     ref = cka[(cka["neuron"] == cka["neuron"].min()) & (cka["input"] == cka["input"].min())]
     norm = "percentile" if "percentile" in set(ref["normalisation"]) else ref["normalisation"].min()
     ref = ref[ref["normalisation"] == norm]
     fig, axes = style.figure(1, len(models), squeeze=False)
     for c, model in enumerate(models):
         ax = axes[0][c]
-        part = ref[ref["model"] == model].assign(metric="cka")
+        part = ref[ref["model"] == model]
         style.mean_spread(ax, part, "time_ms", "cka", by="layer")
         ax.set_xscale("log")
+        ticks = sorted(part["time_ms"].unique())
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ax.minorticks_off()
         ax.set_ylim(0, 1.02)
         ax.set_xlabel("simulated time (ms)")
         ax.set_ylabel("linear CKA (ANN activation vs SNN rate)")

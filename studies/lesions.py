@@ -2,38 +2,43 @@
 
 Question: does a spiking network degrade like an artificial one when it loses
 neurons, synapses, inhibition, gain or myelin? Each named disorder of
-`bridge.disorders` is applied at a range of severities to three systems that
-classify the same digits (ann.data.digits, one fixed split):
-- "ann":       an MLP trained by backpropagation (`ann.models.MLP`);
-- "converted": that MLP converted to integrate-and-fire neurons
-               (`bridge.convert.to_snn`), lesioned as a spiking network;
-- "stdp":      a Diehl & Cook (2015) network that learned the digits by STDP
-               (`bio.stdp_learner.DiehlCook`).
+`bridge.disorders` is applied at a range of severities to three systems of
+matched size that learned the same digits (ann.data.digits, the seed's split):
+- "ann":       an MLP 64-100-10 trained by backpropagation;
+- "converted": that MLP converted to integrate-and-fire neurons (bridge.convert),
+               lesioned as a spiking network;
+- "stdp":      a Diehl & Cook (2015) network of 100 excitatory neurons that learned
+               the same training split by STDP.
+The study only asks the `bridge.systems` protocol of them; a disorder that
+cannot act on a system (e.g. a focal stroke on units without a spatial layout,
+a uniform gain on ReLU units) is recorded as not applicable — `applies` = 0 and
+no accuracy — and the figure says so instead of drawing a flat line.
 
-Answer the figures give: `lesions_accuracy` has one panel per disorder with
-test accuracy against severity, mean +- SD over seeds, the three systems
-overlaid (chance = 0.1 dotted); `lesions_activity` shows for the two spiking
-systems the mean firing rate, CV of inter-spike intervals and synchrony chi of
-their first hidden population against severity. The seed draws the trained
-networks (initial weights, STDP input spikes) and the lesion.
+Answer the figures give: `lesions_accuracy` has one panel per disorder with the
+normalised accuracy (acc - chance) / (acc_healthy - chance) against severity,
+mean and 95% bootstrap interval over seeds (>= 5 in the full preset), one line
+per system; `lesions_auc` the area under each dose-response curve with its
+interval; `lesions_activity` the firing rate, CV of inter-spike intervals and
+synchrony of each spiking system's first hidden population, one row per system
+on its own scale. `summary` prints the AUCs and the paired comparison of every
+system with the ANN on the same seeds (mean difference, CI, d_z, Wilcoxon p).
 
-Activity measures: the converted network runs all test samples at once as
-independent copies (constant-current input, so every copy starts in step);
-rate, CV and chi are taken over its first hidden population across copies.
-The STDP network's measures come from `n_record` test samples shown one after
-another (with its rest periods) and its excitatory population.
+The seed fixes the data split, the initialisation and training of every system
+and the lesion. Full scale: `brainbridge run lesions --workers 2` (all disorders,
+all systems, 5 seeds); the README's lesion findings come from
+`docs/results/lesions.csv`, copied from that run's results.csv.
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from . import trained
 from .params import axis
 
-VERSION = 1
+VERSION = 2
 
 DISORDERS = ("neurodegeneration", "alzheimer", "alzheimer_compensated", "schizophrenia", "epilepsy",
              "parkinson", "multiple_sclerosis", "stroke")
@@ -44,201 +49,219 @@ SYSTEM_LABELS = {"ann": "ANN (backprop MLP)", "converted": "converted SNN (IF)",
 SYSTEM_STYLE = {"ann": {"color": "#0072B2", "linestyle": "-"},
                 "converted": {"color": "#D55E00", "linestyle": "--"},
                 "stdp": {"color": "#009E73", "linestyle": ":"}}
+CHANCE = 0.1  # ten balanced classes
 
 
 @dataclass(frozen=True)
 class Params:
     disorder: tuple[str, ...] = axis(*DISORDERS)
-    severity: tuple[float, ...] = axis(0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.0)
+    severity: tuple[float, ...] = axis(0.0, 0.1, 0.25, 0.5, 0.75, 1.0)
     system: tuple[str, ...] = axis(*SYSTEMS)
-    hidden: int = 100               # MLP hidden units (ANN and converted SNN)
+    hidden: int = 100               # MLP hidden units (ANN and converted SNN) = STDP exc neurons
     epochs: int = 20                # backprop epochs
+    n_train: int = 0                # training samples every system learns from (0: the whole split)
     n_test: int = 300               # test samples each system is scored on (0: the whole split)
     duration_ms: float = 50.0       # simulated time per sample of the converted SNN (dt = 1 ms)
     neuron: str = "if"              # converted SNN neurons: if or lif
-    n_exc: int = 100                # STDP excitatory neurons
-    stdp_train: int = 0             # STDP training samples (0: the whole training split)
     stdp_epochs: int = 1
-    stdp_present_ms: float = 200.0  # presentation and rest per sample (bio.stdp_learner defaults)
-    stdp_rest_ms: float = 100.0
-    stdp_dt_ms: float = 0.5
-    stdp_repeats: int = 3           # re-showings of a sample that drew < 5 spikes (Diehl & Cook 2015)
     n_record: int = 20              # STDP test samples whose spikes give rate, CV and synchrony (0: none)
     target: str = "cython"          # Brian2 code generation for both spiking systems
-    seeds: tuple[int, ...] = (0, 1, 2)
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
 
 
-TINY = Params(disorder=("neurodegeneration", "epilepsy"), severity=(0.0, 1.0), hidden=16, epochs=3,
-              n_test=30, duration_ms=20.0, n_exc=8, stdp_train=10, stdp_present_ms=50.0,
-              stdp_rest_ms=20.0, stdp_dt_ms=1.0, stdp_repeats=0, n_record=0, target="numpy", seeds=(0,))
-QUICK = Params(severity=(0.0, 0.25, 0.5, 0.75, 1.0), n_test=200, n_exc=50, stdp_train=500,
-               seeds=(0, 1))
+TINY = Params(disorder=("neurodegeneration", "stroke"), severity=(0.0, 1.0), hidden=8, epochs=3,
+              n_train=40, n_test=30, duration_ms=20.0, n_record=0, target="numpy", seeds=(0,))
+QUICK = Params(severity=(0.0, 0.25, 0.5, 0.75, 1.0), n_test=200, hidden=50, n_train=500, seeds=(0, 1, 2))
+
+# how each system is built from the parameters: one entry per system, no branching on kind
+FACTORIES = {
+    "ann": lambda p, seed: trained.ann(p.hidden, p.epochs, seed, p.n_train),
+    "converted": lambda p, seed: trained.converted(p.hidden, p.epochs, p.neuron, p.duration_ms, p.target,
+                                                   seed, p.n_train),
+    "stdp": lambda p, seed: trained.stdp(p.hidden, p.stdp_epochs, p.target, seed, p.n_train, p.n_record),
+}
 
 
-# ----------------------------------------------------------------------------- trained systems
-# Kept per worker process: every disorder and severity of one seed reuses them.
-
-@functools.lru_cache(maxsize=1)
-def digits():
-    from ann import data
-
-    return data.digits(seed=0)
-
-
-@functools.lru_cache(maxsize=4)
-def trained_ann(hidden: int, epochs: int, seed: int):
-    import torch
-
-    from ann import models, train
-
-    torch.manual_seed(seed)
-    net = models.MLP(64, [hidden], 10)
-    train.fit(net, digits().train, epochs=epochs, seed=seed, progress=False, device="cpu")
-    return net
-
-
-@functools.lru_cache(maxsize=4)
-def converted(hidden: int, epochs: int, neuron: str, seed: int):
-    from bridge import convert
-
-    return convert.to_snn(trained_ann(hidden, epochs, seed), calibration=digits().train.x[:500],
-                          neuron=neuron)
-
-
-@functools.lru_cache(maxsize=2)
-def trained_stdp(n_exc: int, n_train: int, epochs: int, present_ms: float, rest_ms: float,
-                 dt_ms: float, repeats: int, target: str, seed: int):
-    from brian2 import ms
-
-    from bio.stdp_learner import DiehlCook, DiehlCookParams
-
-    params = DiehlCookParams(t_present=present_ms * ms, t_rest=rest_ms * ms, dt=dt_ms * ms,
-                             max_repeats=repeats)
-    train = digits().train
-    n = n_train or len(train)
-    net = DiehlCook(n_exc=n_exc, n_input=64, params=params, seed=seed)
-    return net.fit(train.x[:n], train.y[:n], epochs=epochs, target=target, seed=seed, progress=False)
-
-
-def stdp_key(p, seed: int) -> tuple:
-    """The arguments of `trained_stdp` that Params p and a seed stand for."""
-    return (p.n_exc, p.stdp_train, p.stdp_epochs, p.stdp_present_ms, p.stdp_rest_ms, p.stdp_dt_ms,
-            p.stdp_repeats, p.target, seed)
-
-
-def stdp_for(p, seed: int):
-    return trained_stdp(*stdp_key(p, seed))
-
-
-def test_split(p):
-    test = digits().test
+def test_split(p: Params, seed: int):
+    test = trained.digits(seed).test
     return test if not p.n_test or p.n_test >= len(test) else test.subset(np.arange(p.n_test))
 
 
-def activity(rec, pop: str, t_start_s: float = 0.0) -> dict[str, float]:
-    """Mean rate (Hz), CV of ISIs and Golomb's chi of one population of a SpikeRecord."""
-    from bio import analysis
-
-    return {"rate_hz": analysis.mean_rate(rec, pop, t_start_s=t_start_s),
-            "cv_isi": analysis.cv_isi(rec, pop, t_start_s=t_start_s),
-            "synchrony": analysis.synchrony(rec, pop, t_start_s=t_start_s)}
-
-
-# ----------------------------------------------------------------------------- one point
-
 def point(p: Params, seed: int) -> dict[str, float]:
-    """One disorder at one severity in one system; accuracy (and activity for the SNNs)."""
+    """One disorder at one severity in one system: accuracy, activity, size, applicability."""
     import torch
 
     from bridge import disorders
 
     torch.set_num_threads(1)
-    if p.system not in SYSTEMS:
-        raise ValueError(f"unknown system {p.system!r}; choose one of: {', '.join(SYSTEMS)}")
+    if p.system not in FACTORIES:
+        raise ValueError(f"unknown system {p.system!r}; choose one of: {', '.join(FACTORIES)}")
+    system = FACTORIES[p.system](p, seed)
     sick = disorders.get(p.disorder, severity=p.severity, seed=seed)
-    test = test_split(p)
-    if p.system == "ann":
-        from ann import train
+    nan = float("nan")
+    if not sick.applies_to(system):
+        return {"applies": 0.0, "accuracy": nan, "rate_hz": nan, "cv_isi": nan, "synchrony": nan}
+    lesioned = sick.apply(system)
+    score = lesioned.evaluate(test_split(p, seed), seed=seed)
+    return {"applies": 1.0, **score.metrics(), "synapses": float(lesioned.size()["synapses"])}
 
-        return {"accuracy": train.evaluate(sick.apply(trained_ann(p.hidden, p.epochs, seed)), test,
-                                           device="cpu")}
-    if p.system == "converted":
-        snn = sick.apply(converted(p.hidden, p.epochs, p.neuron, seed))
-        res = snn.evaluate(test, duration_ms=p.duration_ms, target=p.target, seed=seed)
-        return {"accuracy": res.accuracy, **activity(res.record, snn.populations[0])}
-    net = sick.apply(stdp_for(p, seed))
-    out = {"accuracy": net.evaluate(test.x, test.y, target=p.target, seed=seed)}
-    if not p.n_record:
-        return {**out, "rate_hz": float("nan"), "cv_isi": float("nan"), "synchrony": float("nan")}
-    rec = net.record(test.x[:p.n_record], target=p.target, seed=seed)
-    return {**out, **activity(rec, "exc")}
+
+# ----------------------------------------------------------------------------- analysis
+
+def normalised(table):
+    """The table plus accuracy_norm rows (each point over its own healthy point)."""
+    from .stats import with_normalised
+
+    return with_normalised(table, CHANCE, keys=("system", "disorder"))
+
+
+def aucs(table):
+    """Per disorder, system and seed: the area under the normalised dose-response curve."""
+    from .stats import auc
+
+    return auc(normalised(table), "accuracy_norm", keys=("disorder", "system"))
+
+
+def summary(table) -> str:
+    from .stats import paired, summary as ci
+
+    per_seed = aucs(table).dropna(subset=["auc"])
+    if per_seed.empty:
+        return "no dose-response curve with two severities yet"
+    lines = ["area under the normalised accuracy curve (1 = no loss, 0 = chance), mean [95% CI] over seeds:"]
+    for _, r in ci(per_seed, value="auc", by=("disorder", "system")).iterrows():
+        lines.append(f"  {r['disorder']:22s} {r['system']:10s} {r['mean']:.3f} [{r['ci_low']:.3f}, "
+                     f"{r['ci_high']:.3f}] (n={r['n']})")
+    na = table[(table["metric"] == "applies") & (table["value"] == 0)][["disorder", "system"]].drop_duplicates()
+    for _, r in na.iterrows():
+        lines.append(f"  {r['disorder']:22s} {r['system']:10s} not applicable (bridge.disorders says why)")
+    systems = sorted(set(per_seed["system"]) - {"ann"})
+    for other in systems:
+        res = paired(per_seed, other, "ann", value="auc", by=("disorder",))
+        for _, r in res.dropna(subset=["mean_diff"]).iterrows():
+            lines.append(f"  {r['disorder']:22s} {other} - ann: {r['mean_diff']:+.3f} [{r['ci_low']:+.3f}, "
+                         f"{r['ci_high']:+.3f}], d_z {r['d_z']:.2f}, Wilcoxon p {r['p_wilcoxon']:.3g} "
+                         f"({r['n_pairs']} paired seeds)")
+    return "\n".join(lines)
 
 
 # ----------------------------------------------------------------------------- figures
 
-def _panel_grid(n: int):
+def _grid(n: int):
     ncols = min(n, 4)
     return (n + ncols - 1) // ncols, ncols
 
 
-def _by_system(ax, table, metric, systems):
-    from . import style
-
-    for system in systems:
-        part = table[(table["system"] == system) & (table["metric"] == metric)]
-        if not part.empty and part["value"].notna().any():
-            style.mean_spread(ax, part, x="severity", metric=metric, label=SYSTEM_LABELS.get(system, system),
-                              **SYSTEM_STYLE.get(system, {}))
-    ax.set_xlim(-0.04, 1.04)
+def _n_seeds(table) -> int:
+    return int(table["seed"].nunique())
 
 
 def figures(table, out_dir: Path) -> list[Path]:
-    """lesions_accuracy (one panel per disorder) and lesions_activity (rate, CV, chi of the SNNs)."""
+    """lesions_accuracy, lesions_auc and lesions_activity (see the module docstring)."""
     from . import style
 
+    table = normalised(table)
     names = [d for d in DISORDERS if d in set(table["disorder"])] + \
         sorted(set(table["disorder"]) - set(DISORDERS))
     systems = [s for s in SYSTEMS if s in set(table["system"])]
-    nrows, ncols = _panel_grid(len(names))
-    fig, axes = style.figure(nrows, ncols, squeeze=False, width=ncols * 2.9, height=nrows * 2.5 + 0.5)
+    applies = table[table["metric"] == "applies"]
+    nrows, ncols = _grid(len(names))
+    fig, axes = style.figure(nrows, ncols, squeeze=False, width=ncols * 2.9, height=nrows * 2.5 + 0.7)
+    severities = sorted(table["severity"].unique())
     for k, (ax, name) in enumerate(zip(axes.flat, names)):
-        _by_system(ax, table[table["disorder"] == name], "accuracy", systems)
-        ax.axhline(0.1, color="0.5", ls=":", lw=1)
-        ax.set(title=name.replace("_", " "), xlabel="severity", ylim=(0, 1.02),
-               ylabel="test accuracy" if k % ncols == 0 else "")
+        sub = table[table["disorder"] == name]
+        missing = []
+        for system in systems:
+            ok = applies[(applies["disorder"] == name) & (applies["system"] == system)]["value"]
+            part = sub[(sub["system"] == system) & (sub["metric"] == "accuracy_norm")]
+            if len(ok) and ok.max() == 0:
+                missing.append(SYSTEM_LABELS.get(system, system).split(" (")[0])
+                continue
+            if not part.empty and part["value"].notna().any():
+                style.mean_spread(ax, part, x="severity", metric="accuracy_norm", spread="boot95",
+                                  label=SYSTEM_LABELS.get(system, system), **SYSTEM_STYLE.get(system, {}))
+        ax.axhline(0.0, color="0.5", ls=":", lw=1)
+        ax.axhline(1.0, color="0.7", ls="-", lw=0.6)
+        if missing:
+            ax.text(0.03, 0.04, "does not apply to:\n" + "\n".join(missing), transform=ax.transAxes,
+                    fontsize=7, color="0.35", va="bottom")
+        ax.set(title=name.replace("_", " "), xlabel="severity", ylim=(-0.1, 1.15), xticks=severities,
+               ylabel="normalised accuracy" if k % ncols == 0 else "")
+        ax.tick_params(axis="x", labelsize=7)
         ax.get_legend() and ax.get_legend().remove()
     for ax in list(axes.flat)[len(names):]:
         ax.set_visible(False)
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), frameon=False)
-    fig.suptitle("Accuracy of three systems under each disorder (mean $\\pm$ SD over seeds; "
-                 "dotted: chance)", fontsize=10)
+    handles, labels = [], []
+    for ax in axes.flat:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    fig.legend(handles, labels, loc="outside lower center", ncols=max(len(labels), 1), frameon=False)
+    fig.suptitle("Does a spiking network degrade like an ANN? Normalised accuracy "
+                 "(acc - chance)/(healthy - chance) against severity\n"
+                 f"mean and 95% bootstrap CI over {_n_seeds(table)} seeds; dotted: chance, thin: healthy",
+                 fontsize=10)
     paths = style.save(fig, out_dir, "lesions_accuracy")
+    paths += _auc_figure(table, names, systems, out_dir)
+    return paths + _activity_figure(table, names, systems, out_dir)
 
-    spiking = [s for s in systems if s != "ann"]
+
+def _auc_figure(table, names, systems, out_dir):
+    from . import style
+    from .stats import auc, summary as ci
+
+    per_seed = auc(table, "accuracy_norm", keys=("disorder", "system")).dropna(subset=["auc"])
+    if per_seed.empty:
+        return []
+    summ = ci(per_seed, value="auc", by=("disorder", "system"))
+    fig, ax = style.figure(width=max(4.0, 0.9 * len(names) + 1.5), height=3.0)
+    width = 0.8 / max(len(systems), 1)
+    for k, system in enumerate(systems):
+        part = summ[summ["system"] == system].set_index("disorder").reindex(names)
+        x = np.arange(len(names)) + (k - (len(systems) - 1) / 2) * width
+        err = np.vstack([part["mean"] - part["ci_low"], part["ci_high"] - part["mean"]])
+        ax.bar(x, part["mean"], width, yerr=err, label=SYSTEM_LABELS.get(system, system),
+               color=SYSTEM_STYLE.get(system, {}).get("color"), capsize=2)
+    ax.set_xticks(np.arange(len(names)), [n.replace("_", "\n") for n in names], fontsize=7)
+    ax.set(ylabel="area under the curve", ylim=(0, 1.1),
+           title=f"Robustness per disorder: AUC of normalised accuracy (95% CI, {_n_seeds(table)} seeds; "
+                 "missing bar: does not apply)")
+    ax.legend(fontsize=7)
+    return style.save(fig, out_dir, "lesions_auc")
+
+
+def _activity_figure(table, names, systems, out_dir):
+    from . import style
+
+    spiking = [s for s in systems if s != "ann"
+               and table[(table["system"] == s) & (table["metric"] == "rate_hz")]["value"].notna().any()]
     if not spiking:
-        return paths
+        return []
     metrics = [("rate_hz", "firing rate (Hz)"), ("cv_isi", "CV of ISIs"), ("synchrony", "synchrony $\\chi$")]
-    fig, axes = style.figure(len(metrics), len(names), squeeze=False, width=len(names) * 2.4,
-                             height=len(metrics) * 2.1 + 0.5)
-    for col, name in enumerate(names):
-        sub = table[table["disorder"] == name]
-        for row, (metric, label) in enumerate(metrics):
+    fig, axes = style.figure(len(spiking), len(metrics), squeeze=False, width=len(metrics) * 3.0,
+                             height=len(spiking) * 2.4 + 0.6)
+    for row, system in enumerate(spiking):
+        sub = table[table["system"] == system]
+        for col, (metric, label) in enumerate(metrics):
             ax = axes[row, col]
-            _by_system(ax, sub, metric, spiking)
+            for k, name in enumerate(names):
+                part = sub[(sub["disorder"] == name) & (sub["metric"] == metric)]
+                if not part.empty and part["value"].notna().any():
+                    style.mean_spread(ax, part, x="severity", metric=metric, spread="boot95",
+                                      label=name.replace("_", " "), color=style.PALETTE[k % len(style.PALETTE)])
             ax.get_legend() and ax.get_legend().remove()
-            ax.set(xlabel="severity" if row == len(metrics) - 1 else "", ylabel=label if col == 0 else "",
-                   title=name.replace("_", " ") if row == 0 else "")
+            ax.set(xlabel="severity", ylabel=label,
+                   title=f"{SYSTEM_LABELS.get(system, system)}" if col == 0 else "")
             if metric != "rate_hz":
                 ax.set_ylim(bottom=0)
     handles, labels = [], []
     for ax in axes.flat:
-        h, lab = ax.get_legend_handles_labels()
-        for hh, ll in zip(h, lab):
-            if ll not in labels:
-                handles.append(hh)
-                labels.append(ll)
-    fig.legend(handles, labels, loc="outside lower center", ncols=max(len(labels), 1), frameon=False)
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4), frameon=False)
     fig.suptitle("Spiking activity of the first hidden population under each disorder "
-                 "(mean $\\pm$ SD over seeds)", fontsize=10)
-    return paths + style.save(fig, out_dir, "lesions_activity")
+                 f"(each system on its own scale; mean and 95% CI over {_n_seeds(table)} seeds)", fontsize=10)
+    return style.save(fig, out_dir, "lesions_activity")

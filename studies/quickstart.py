@@ -45,118 +45,129 @@ TINY = Params(hidden=16, epochs=3, duration_ms=16.0, n_exc=10, stdp_train=30, se
               n_test=30, target="numpy", seeds=(0,))
 
 
-def _mlp(hidden: int, seed: int):
-    import torch
-    from ann import models
+def _systems(p: Params, seed: int) -> dict:
+    """The three compared systems (bridge.systems), trained on the seed's split."""
+    from . import trained
 
-    torch.manual_seed(seed)  # initial weights; fit() seeds only the batch order
-    return models.MLP(64, [hidden], 10)
+    return {"ann": trained.ann(p.hidden, p.epochs, seed),
+            "converted": trained.converted(p.hidden, p.epochs, "if", p.duration_ms, p.target, seed),
+            "stdp": trained.stdp(p.n_exc, p.stdp_epochs, p.target, seed, p.stdp_train, n_record=0)}
 
 
-def point(p: Params, seed: int) -> dict[str, float]:
-    """The whole comparison for one seed: accuracies, accuracy over time, CKA/RSA, lesions."""
-    from ann import data, train
-    from bio.stdp_learner import DiehlCook
-    from bridge import compare, convert, disorders
+def point(p: Params, seed: int) -> dict:
+    """The whole comparison for one seed: accuracies, accuracy over time, CKA/RSA, lesions.
 
-    ds = data.digits(seed=seed)
+    Swept quantities are columns, not parts of metric names: a metric is a list of rows
+    such as {"system": "ann", "severity": 0.5, "value": 0.91} (the runner writes each
+    row of results.csv with those columns).
+    """
+    from bridge import compare, disorders
+
+    from . import progress, trained
+
+    ds = trained.digits(seed)
     test = ds.test if not p.n_test else ds.test.subset(np.arange(min(p.n_test, len(ds.test))))
-    stdp_set = ds.train if not p.stdp_train else ds.train.subset(np.arange(min(p.stdp_train, len(ds.train))))
+    with progress.phase("training the ANN (backprop) and converting it to IF neurons; STDP learning"):
+        systems = _systems(p, seed)
+    accuracy, lesioned = [], []
+    with progress.phase("simulating the healthy systems"):
+        scores = {name: s.evaluate(test, seed=seed) for name, s in systems.items()}
+    for name, score in scores.items():
+        accuracy.append({"system": name, "value": score.accuracy})
+    conv = systems["converted"].snn.evaluate(test, duration_ms=p.duration_ms, target=p.target, seed=seed)
+    over_time = [{"system": "converted", "time_ms": float(t), "value": float(conv.accuracy_t[t - 1])}
+                 for t in TIMES_MS if t <= p.duration_ms]
+    from bridge import convert
 
-    net = _mlp(p.hidden, seed)
-    train.fit(net, ds.train, epochs=p.epochs, seed=seed, device="cpu", progress=False)
-    snn = convert.to_snn(net, calibration=ds.train.x, neuron="if", normalisation="percentile")
-    res = snn.evaluate(test, duration_ms=p.duration_ms, target=p.target, seed=seed)
-    out = {"ann_acc": train.evaluate(net, test), "converted_acc": res.accuracy}
-    for t in (t for t in TIMES_MS if t <= p.duration_ms):
-        out[f"converted_acc@t{t}ms"] = float(res.accuracy_t[t - 1])
-    acts = convert.ann_activations(net, test.x)
-    for layer, scores in compare.compare_layers(acts, res.activations).items():
-        out[f"cka_{layer}"], out[f"rsa_{layer}"] = scores["cka"], scores["rsa"]
-
-    stdp = DiehlCook(n_exc=p.n_exc, seed=seed).fit(stdp_set.x, stdp_set.y, epochs=p.stdp_epochs,
-                                                  target=p.target, seed=seed, progress=True)
-    out["stdp_acc"] = stdp.evaluate(test.x, test.y, target=p.target, seed=seed)
-
-    for s in p.severities:
-        lesion = disorders.get("neurodegeneration", severity=s, seed=seed)
-        out[f"ann_acc@loss{s:g}"] = train.evaluate(lesion.apply(net), test)
-        sick = lesion.apply(snn).evaluate(test, duration_ms=p.duration_ms, target=p.target, seed=seed)
-        out[f"converted_acc@loss{s:g}"] = sick.accuracy
-        out[f"stdp_acc@loss{s:g}"] = lesion.apply(stdp).evaluate(test.x, test.y, target=p.target, seed=seed)
-    return out
-
-
-def _series(table, prefix: str, tag: str):
-    """(x, mean, sd) of metrics '<prefix>@<tag><x>' averaged over seeds."""
-    rows = table[table["metric"].str.startswith(f"{prefix}@{tag}")]
-    x = rows["metric"].str.slice(len(prefix) + 1 + len(tag)).str.replace("ms", "").astype(float)
-    g = rows.assign(x=x).groupby("x")["value"]
-    return g.mean().index.values, g.mean().values, g.std().fillna(0).values
+    ann_acts = convert.ann_activations(systems["ann"].model, test.x)
+    similarity = []
+    for layer, sc in compare.compare_layers(ann_acts, conv.activations).items():
+        similarity += [{"layer": layer, "measure": "cka", "value": sc["cka"]},
+                       {"layer": layer, "measure": "rsa", "value": sc["rsa"]}]
+    with progress.phase("lesions (neurodegeneration)", total=len(p.severities) * len(systems)) as bar:
+        for sev in p.severities:
+            lesion = disorders.get("neurodegeneration", severity=sev, seed=seed)
+            for name, system in systems.items():
+                lesioned.append({"system": name, "severity": float(sev),
+                                 "value": lesion.apply(system).evaluate(test, seed=seed).accuracy})
+                bar.update(1)
+    return {"accuracy": accuracy, "accuracy_over_time": over_time, "similarity": similarity,
+            "lesioned_accuracy": lesioned}
 
 
-def _mean(table, metric: str) -> float:
-    return float(table.loc[table["metric"] == metric, "value"].mean())
+def _mean(table, metric: str, **where) -> float:
+    rows = table[table["metric"] == metric]
+    for col, val in where.items():
+        rows = rows[rows[col] == val]
+    return float(rows["value"].mean())
 
 
-SYSTEMS = (("ann_acc", "backprop ANN"), ("converted_acc", "converted SNN (IF)"), ("stdp_acc", "STDP SNN"))
+SYSTEMS = (("ann", "backprop ANN"), ("converted", "converted SNN (IF)"), ("stdp", "STDP SNN"))
+
+
+def summary(table) -> str:
+    ann, conv, stdp = (_mean(table, "accuracy", system=s) for s, _ in SYSTEMS)
+    t = table[table["metric"] == "accuracy_over_time"].groupby("time_ms")["value"].mean()
+    reach = next((int(tt) for tt, mm in t.items() if mm >= ann - 0.01), None)
+    sim = table[table["metric"] == "similarity"].groupby(["layer", "measure"])["value"].mean()
+    layers = sorted({k[0] for k in sim.index})
+    lines = [f"test accuracy: backprop ANN {ann:.3f}, converted SNN {conv:.3f}, STDP SNN {stdp:.3f}",
+             ("converted SNN within 1 point of the ANN after "
+              + (f"{reach} ms of simulated time" if reach else "more time than simulated")),
+             "per-layer CKA / RSA (ANN vs SNN): "
+             + ", ".join(f"{k} {sim[(k, 'cka')]:.2f}/{sim[(k, 'rsa')]:.2f}" for k in layers)]
+    les = table[table["metric"] == "lesioned_accuracy"].groupby(["severity", "system"])["value"].mean()
+    for sev in sorted({k[0] for k in les.index}):
+        lines.append(f"neuron loss {sev:.0%}: " + ", ".join(
+            f"{label} {les[(sev, s)]:.3f}" for s, label in SYSTEMS if (sev, s) in les.index))
+    return "\n".join(lines)
 
 
 def figures(table, out_dir: Path) -> list[Path]:
     from . import style
 
+    n_seeds = table["seed"].nunique()
     fig, axes = style.figure(2, 2)
     (a, b), (c, d) = axes
 
-    t, m, s = _series(table, "converted_acc", "t")
-    a.errorbar(t, m, yerr=s, marker="o", capsize=3, label="converted SNN")
-    a.axhline(_mean(table, "ann_acc"), color="k", linestyle="--", label="ANN")
+    t = table[table["metric"] == "accuracy_over_time"].groupby("time_ms")["value"]
+    a.errorbar(t.mean().index, t.mean().values, yerr=t.std().fillna(0).values, marker="o", capsize=3,
+               label="converted SNN")
+    a.axhline(_mean(table, "accuracy", system="ann"), color="k", linestyle="--", label="ANN")
     a.axhline(0.1, color="grey", linestyle=":", label="chance")
     a.set(xscale="log", xlabel="simulated time (ms)", ylabel="test accuracy", ylim=(0, 1.02),
           title="(a) SNN accuracy builds up over time")
-    a.set_xticks(t, [f"{v:g}" for v in t])  # label the readout times, not log decades
+    a.set_xticks(t.mean().index, [f"{v:g}" for v in t.mean().index])  # the readout times
     a.minorticks_off()
     a.legend(fontsize="small")
 
-    layers = sorted({m[4:] for m in table["metric"] if m.startswith("cka_")}, key=lambda k: (k == "out", k))
+    sim = table[table["metric"] == "similarity"].groupby(["layer", "measure"])["value"].mean()
+    layers = sorted({k[0] for k in sim.index}, key=lambda k: (k == "out", k))
     x = np.arange(len(layers))
-    b.bar(x - 0.2, [_mean(table, f"cka_{k}") for k in layers], 0.4, label="linear CKA")
-    b.bar(x + 0.2, [_mean(table, f"rsa_{k}") for k in layers], 0.4, label="RSA (Spearman)")
+    b.bar(x - 0.2, [sim[(k, "cka")] for k in layers], 0.4, label="linear CKA")
+    b.bar(x + 0.2, [sim[(k, "rsa")] for k in layers], 0.4, label="RSA (Spearman)")
     b.set(xticks=x, xticklabels=layers, ylim=(0, 1.3), yticks=np.linspace(0, 1, 6), xlabel="layer",
           ylabel="similarity", title="(b) ANN activations vs SNN rates")
     b.legend(fontsize="small", loc="upper center", ncols=2)
 
     names = [label.replace(" ", "\n", 1) for _, label in SYSTEMS]
-    vals = [_mean(table, m) for m, _ in SYSTEMS]
+    vals = [_mean(table, "accuracy", system=s) for s, _ in SYSTEMS]
     bars = c.bar(names, vals, color=["C0", "C1", "C2"])
     c.bar_label(bars, fmt="%.3f")
     c.set(ylim=(0, 1.1), ylabel="test accuracy", title="(c) The three systems on digits")
     c.tick_params(axis="x", labelsize="small")
 
-    for metric, label in SYSTEMS:
-        sev, m, s = _series(table, metric, "loss")
-        if len(sev):
-            d.errorbar(sev, m, yerr=s, marker="o", capsize=3, label=label)
+    les = table[table["metric"] == "lesioned_accuracy"]
+    for s, label in SYSTEMS:
+        g = les[les["system"] == s].groupby("severity")["value"]
+        if len(g):
+            d.errorbar(g.mean().index, g.mean().values, yerr=g.std().fillna(0).values, marker="o",
+                       capsize=3, label=label)
     d.axhline(0.1, color="grey", linestyle=":", label="chance")
-    d.set(xlabel="fraction of neurons removed", ylabel="test accuracy", ylim=(0, 1.02),
+    sev = sorted(les["severity"].dropna().unique())
+    d.set(xlabel="fraction of neurons removed", ylabel="test accuracy", ylim=(0, 1.02), xticks=sev,
           title="(d) Neurodegeneration")
     d.legend(fontsize="small")
-    fig.suptitle("brainbridge quickstart: digits 8×8, backprop ANN vs converted SNN vs STDP SNN")
+    spread = f"mean $\\pm$ SD over {n_seeds} seeds" if n_seeds > 1 else "one seed"
+    fig.suptitle(f"brainbridge quickstart: digits 8×8, backprop ANN vs converted SNN vs STDP SNN ({spread})")
     return style.save(fig, out_dir, "quickstart")
-
-
-def summary(table) -> str:
-    ann, conv, stdp = (_mean(table, m) for m, _ in SYSTEMS)
-    t, m, _ = _series(table, "converted_acc", "t")
-    reach = next((int(tt) for tt, mm in zip(t, m) if mm >= ann - 0.01), None)
-    layers = sorted({k[4:] for k in table["metric"] if k.startswith("cka_")})
-    sev, _, _ = _series(table, "ann_acc", "loss")
-    lines = [f"test accuracy: backprop ANN {ann:.3f}, converted SNN {conv:.3f}, STDP SNN {stdp:.3f}",
-             ("converted SNN within 1 point of the ANN after "
-              + (f"{reach} ms of simulated time" if reach else "more time than simulated")),
-             "per-layer CKA / RSA (ANN vs SNN): "
-             + ", ".join(f"{k} {_mean(table, 'cka_' + k):.2f}/{_mean(table, 'rsa_' + k):.2f}" for k in layers)]
-    for s in sev:
-        lines.append(f"neuron loss {s:.0%}: " + ", ".join(
-            f"{label} {_mean(table, f'{metric}@loss{s:g}'):.3f}" for metric, label in SYSTEMS))
-    return "\n".join(lines)

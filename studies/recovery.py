@@ -11,9 +11,8 @@ stay cut through retraining: `ann.lesion` masks, `bio.lesion` edits). Then:
 - "ann":  fine-tuning with backpropagation (`ann.train.fit`, `finetune_epochs`
           epochs at learning rate `lr`) on the first `retrain_samples` samples
           of a seeded shuffle of the training split;
-- "stdp": continued unsupervised STDP (`DiehlCook.continue_training`) on the
-          same samples, after which the neurons are relabelled on the whole
-          training split. Every point relabels, including retrain_samples = 0,
+- "stdp": continued unsupervised STDP (`bio.stdp.train`) on the same samples,
+          after which the neurons are relabelled on the whole training split. Every point relabels, including retrain_samples = 0,
           so the curve isolates what plasticity adds beyond reading out the
           lesioned network anew.
 
@@ -23,17 +22,18 @@ per disorder and system, mean +- SD over seeds, with the healthy accuracy
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .lesions import (SYSTEM_LABELS, SYSTEM_STYLE, digits, stdp_for, stdp_key, test_split, trained_ann,
-                      trained_stdp)
+from dataclasses import replace
+
+from . import trained
+from .lesions import SYSTEM_LABELS, SYSTEM_STYLE
 from .params import axis
 
-VERSION = 1
+VERSION = 2
 SYSTEMS = ("ann", "stdp")
 
 
@@ -50,35 +50,33 @@ class Params:
     epochs: int = 20
     n_test: int = 300
     n_exc: int = 100
-    stdp_train: int = 0
+    n_train: int = 0                # training samples of the healthy systems (0: the whole split)
     stdp_epochs: int = 1
-    stdp_present_ms: float = 200.0
-    stdp_rest_ms: float = 100.0
-    stdp_dt_ms: float = 0.5
-    stdp_repeats: int = 3
     target: str = "cython"
     seeds: tuple[int, ...] = (0, 1, 2)
 
 
 TINY = Params(disorder=("neurodegeneration",), retrain_samples=(0, 20), finetune_epochs=2, hidden=16,
-              epochs=3, n_test=30, n_exc=8, stdp_train=10, stdp_present_ms=50.0, stdp_rest_ms=20.0,
-              stdp_dt_ms=1.0, stdp_repeats=0, target="numpy", seeds=(0,))
-QUICK = Params(retrain_samples=(0, 50, 200, 800), n_test=200, n_exc=50, stdp_train=500, seeds=(0, 1))
+              epochs=3, n_test=30, n_exc=8, n_train=40, target="numpy", seeds=(0,))
+QUICK = Params(retrain_samples=(0, 50, 200, 800), n_test=200, n_exc=50, n_train=500, seeds=(0, 1))
+
+# each system with its own retraining budget settings; no branching on kind in `point`
+FACTORIES = {
+    "ann": lambda p, seed: replace(trained.ann(p.hidden, p.epochs, seed, p.n_train), lr=p.lr,
+                                   epochs=p.finetune_epochs),
+    "stdp": lambda p, seed: trained.stdp(p.n_exc, p.stdp_epochs, p.target, seed, p.n_train, n_record=0),
+}
 
 
 def _retrain_split(n: int, seed: int):
-    train = digits().train
+    train = trained.digits(seed).train
     order = np.random.default_rng(seed).permutation(len(train))  # nested: n samples extend n' < n
     return train.subset(order[:n])
 
 
-@functools.lru_cache(maxsize=8)
-def _healthy_stdp_accuracy(key: tuple, n_test: int) -> float:
-    """Test accuracy of the trained STDP network `trained_stdp(*key)` (computed once)."""
-    test = digits().test
-    test = test if not n_test or n_test >= len(test) else test.subset(np.arange(n_test))
-    target, seed = key[-2], key[-1]
-    return trained_stdp(*key).evaluate(test.x, test.y, target=target, seed=seed)
+def _test_split(p: Params, seed: int):
+    test = trained.digits(seed).test
+    return test if not p.n_test or p.n_test >= len(test) else test.subset(np.arange(p.n_test))
 
 
 def point(p: Params, seed: int) -> dict[str, float]:
@@ -88,34 +86,15 @@ def point(p: Params, seed: int) -> dict[str, float]:
     from bridge import disorders
 
     torch.set_num_threads(1)
-    if p.system not in SYSTEMS:
-        raise ValueError(f"unknown system {p.system!r}; choose one of: {', '.join(SYSTEMS)}")
-    sick = disorders.get(p.disorder, severity=p.severity, seed=seed)
-    test, retrain = test_split(p), _retrain_split(p.retrain_samples, seed)
-    if p.system == "ann":
-        from ann import train
-
-        healthy = trained_ann(p.hidden, p.epochs, seed)
-        model = sick.apply(healthy)
-        before = train.evaluate(healthy, test, device="cpu")
-        lesioned = train.evaluate(model, test, device="cpu")
-        if len(retrain):
-            train.fit(model, retrain, epochs=p.finetune_epochs, lr=p.lr, val_fraction=0.0, seed=seed,
-                      progress=False, device="cpu")
-        return {"accuracy": train.evaluate(model, test, device="cpu"), "healthy_accuracy": before,
-                "lesioned_accuracy": lesioned}
-    healthy = stdp_for(p, seed)
-    net = sick.apply(healthy)
-    before = _healthy_stdp_accuracy(stdp_key(p, seed), p.n_test)
-    lesioned = net.evaluate(test.x, test.y, target=p.target, seed=seed)
-    if len(retrain):
-        net.continue_training(retrain.x, retrain.y, epochs=p.stdp_retrain_epochs, target=p.target,
-                              seed=seed, progress=False)
-    full = digits().train
-    n = p.stdp_train or len(full)
-    net.label(full.x[:n], full.y[:n], target=p.target, seed=seed)  # the read-out, relearned
-    return {"accuracy": net.evaluate(test.x, test.y, target=p.target, seed=seed),
-            "healthy_accuracy": before, "lesioned_accuracy": lesioned}
+    if p.system not in FACTORIES:
+        raise ValueError(f"unknown system {p.system!r}; choose one of: {', '.join(FACTORIES)}")
+    healthy = FACTORIES[p.system](p, seed)
+    sick = disorders.get(p.disorder, severity=p.severity, seed=seed).apply(healthy)
+    test = _test_split(p, seed)
+    after = sick.retrained(_retrain_split(p.retrain_samples, seed), seed=seed)
+    return {"accuracy": after.evaluate(test, seed=seed).accuracy,
+            "healthy_accuracy": healthy.evaluate(test, seed=seed).accuracy,
+            "lesioned_accuracy": sick.evaluate(test, seed=seed).accuracy}
 
 
 def figures(table, out_dir: Path) -> list[Path]:
@@ -131,7 +110,7 @@ def figures(table, out_dir: Path) -> list[Path]:
         for system in systems:
             part = sub[sub["system"] == system]
             kw = SYSTEM_STYLE.get(system, {})
-            style.mean_spread(ax, part, x="retrain_samples", metric="accuracy",
+            style.mean_spread(ax, part, x="retrain_samples", metric="accuracy", spread="boot95",
                               label=SYSTEM_LABELS.get(system, system), color=kw.get("color"))
             for metric, ls in (("healthy_accuracy", "--"), ("lesioned_accuracy", ":")):
                 level = part[part["metric"] == metric]["value"].mean()
@@ -151,5 +130,5 @@ def figures(table, out_dir: Path) -> list[Path]:
     labels += ["healthy", "just after the lesion"]
     fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), frameon=False)
     fig.suptitle("Recovery with retraining: backprop fine-tuning vs continued STDP "
-                 "(mean $\\pm$ SD over seeds)", fontsize=10)
+                 f"(mean and 95% bootstrap CI over {table['seed'].nunique()} seeds)", fontsize=10)
     return style.save(fig, out_dir, "recovery")

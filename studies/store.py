@@ -215,13 +215,15 @@ class Store:
     def table(self, keys: list[str], param_names: list[str]) -> pd.DataFrame:
         """Tidy table of the finished points among `keys`, in that order.
 
-        One row per (point, metric). Columns: study, point (its key), every
-        parameter in `param_names` (tuples written "a,b"), seed, metric, value,
-        elapsed_s (the point's wall time), worker, then package versions and
-        the git revision the point ran with.
+        One row per (point, metric) -- or per row of a metric that a point gave as
+        a list of rows, whose coordinates (e.g. time_ms, layer, system) become
+        columns of their own. Columns: study, point (its key), every parameter in
+        `param_names` (tuples written "a,b"), seed, metric, value, any coordinate
+        columns, elapsed_s (the point's wall time), worker, then package versions
+        and the git revision the point ran with.
         """
         done = self.done()
-        rows = []
+        rows, extra = [], {}
         for key in keys:
             if key not in done:
                 continue
@@ -234,8 +236,14 @@ class Store:
             tail = {"elapsed_s": rec["elapsed_s"], "worker": rec["worker"],
                     **{c: rec["versions"].get(c, "unknown") for c in VERSION_COLUMNS}}
             for metric, value in rec["metrics"].items():
-                rows.append({**base, "metric": metric, "value": value, **tail})
-        columns = ["study", "point", *param_names, "seed", "metric", "value", "elapsed_s", "worker",
+                if isinstance(value, list):
+                    for row in value:
+                        coords = {c: x for c, x in row.items() if c != "value"}
+                        extra.update(dict.fromkeys(c for c in coords if c not in base))
+                        rows.append({**base, **coords, "metric": metric, "value": row["value"], **tail})
+                else:
+                    rows.append({**base, "metric": metric, "value": value, **tail})
+        columns = ["study", "point", *param_names, "seed", "metric", "value", *extra, "elapsed_s", "worker",
                    *VERSION_COLUMNS]
         return pd.DataFrame(rows, columns=columns)
 
@@ -261,15 +269,26 @@ def _common_problem(rec: dict, key: str, study: str, key_of) -> str | None:
     return None
 
 
+def _number_ok(v) -> bool:
+    return v is None or (isinstance(v, numbers.Real) and not isinstance(v, bool))
+
+
+def _metric_ok(v) -> bool:
+    """A stored metric: a number, or a list of rows {coordinate: number or str, "value": number}."""
+    if isinstance(v, list):
+        return all(isinstance(r, dict) and "value" in r and _number_ok(r["value"])
+                   and all(isinstance(x, str) or _number_ok(x) for c, x in r.items() if c != "value")
+                   for r in v)
+    return _number_ok(v)
+
+
 def _point_problem(rec: dict, key: str, study: str, key_of) -> str | None:
     problem = _common_problem(rec, key, study, key_of)
     if problem:
         return problem
     metrics = rec.get("metrics")
-    if not isinstance(metrics, dict) or not all(
-            v is None or (isinstance(v, numbers.Real) and not isinstance(v, bool))
-            for v in metrics.values()):
-        return "has no metrics dict of numbers"
+    if not isinstance(metrics, dict) or not all(_metric_ok(v) for v in metrics.values()):
+        return "has no metrics dict of numbers (or of lists of rows with a numeric 'value')"
     missing = [f for f in ("elapsed_s", "worker", "versions") if f not in rec]
     if missing or not isinstance(rec["versions"], dict):
         return f"lacks {', '.join(missing) or 'versions'}"

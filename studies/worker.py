@@ -145,16 +145,42 @@ def brian_prepared(slot_dir: str | Path):
             signal.signal(signal.SIGINT, old_sigint)
 
 
-def _metrics(result) -> dict[str, float]:
+def _number(k, v) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        raise TypeError(f"point() must return numbers or lists of rows; metric {k!r} holds "
+                        f"{type(v).__name__}") from None
+
+
+def _metrics(result) -> dict:
+    """Check a point's metrics: {name: number} or {name: [row, ...]}.
+
+    A row is a dict of coordinates and its "value", e.g. {"severity": 0.5, "value": 0.91}:
+    swept quantities become columns of results.csv instead of parts of a metric's name.
+    Coordinates are numbers or strings; "value" is a number.
+    """
     if not isinstance(result, dict):
-        raise TypeError(f"point() must return a flat dict of numbers, got {type(result).__name__}")
+        raise TypeError(f"point() must return a dict of metrics, got {type(result).__name__}")
     out = {}
     for k, v in result.items():
-        try:
-            out[str(k)] = float(v)
-        except (TypeError, ValueError):
-            raise TypeError(f"point() must return a flat dict of numbers; "
-                            f"metric {k!r} is {type(v).__name__}") from None
+        if isinstance(v, (list, tuple)):
+            rows = []
+            for row in v:
+                if not isinstance(row, dict) or "value" not in row:
+                    raise TypeError(f"metric {k!r}: each row must be a dict with a 'value', got {row!r}")
+                bad = [c for c in row if c in ("metric", "seed", "study", "point")]
+                if bad:
+                    raise TypeError(f"metric {k!r}: a row may not set the column(s) {bad}")
+                coords = {}
+                for c, x in row.items():
+                    if c == "value":
+                        continue
+                    coords[str(c)] = x if isinstance(x, str) else _number(f"{k}.{c}", x)
+                rows.append({**coords, "value": _number(k, row["value"])})
+            out[str(k)] = rows
+        else:
+            out[str(k)] = _number(k, v)
     return out
 
 

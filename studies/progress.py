@@ -1,0 +1,39 @@
+"""Named phases of a long study point, printed as they start and end (with a bar when counted).
+
+    with progress.phase("lesions", total=15) as bar:
+        for ...:
+            bar.update(1)
+
+Prints `[phase] lesions ...` to stderr, then `[phase] lesions done in 12.3 s`; with a
+total, a tqdm bar counts the steps. Phases are quiet when BRAINBRIDGE_QUIET is set (the
+test suite sets it) so test logs stay short.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def phase(name: str, total: int | None = None):
+    """Announce a phase, time it, and yield a bar (its `update(n)` counts steps)."""
+    quiet = bool(os.environ.get("BRAINBRIDGE_QUIET"))
+    start = time.perf_counter()
+    if not quiet:
+        print(f"[phase] {name} ...", file=sys.stderr, flush=True)
+    if total and not quiet:
+        from tqdm.auto import tqdm
+
+        with tqdm(total=total, desc=name, leave=False, file=sys.stderr) as bar:
+            yield bar
+    else:
+        yield _NoBar()
+    if not quiet:
+        print(f"[phase] {name} done in {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)

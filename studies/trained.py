@@ -1,0 +1,76 @@
+"""Trained systems shared by the studies, built once per worker process.
+
+Every study point of one seed reuses the same trained systems (training is the
+expensive part), so they are cached here, keyed by everything that makes them
+differ. Each function returns a `bridge.systems` system; a study only asks the
+protocol of it (evaluate, lesion by a disorder, retrain, representations, size).
+
+The seed fixes the data split (`ann.data.digits(seed=seed)`), the networks'
+initialisation and their training order; a lesion drawn with the same seed is
+the same lesion.
+"""
+from __future__ import annotations
+
+import functools
+
+
+@functools.lru_cache(maxsize=8)
+def digits(seed: int = 0):
+    from ann import data
+
+    return data.digits(seed=seed)
+
+
+def training_subset(seed: int, n: int):
+    """The first n samples of the training split of seed (0: all of them)."""
+    import numpy as np
+
+    train = digits(seed).train
+    return train if not n or n >= len(train) else train.subset(np.arange(n))
+
+
+@functools.lru_cache(maxsize=8)
+def ann(hidden: int, epochs: int, seed: int, n_train: int = 0):
+    """An MLP 64-hidden-10 trained by backpropagation (bridge.systems.ANNSystem)."""
+    import torch
+
+    from ann import models, train
+    from bridge.systems import ANNSystem
+
+    torch.manual_seed(seed)
+    net = models.MLP(64, [hidden], 10)
+    train.fit(net, training_subset(seed, n_train), epochs=epochs, seed=seed, progress=False, device="cpu")
+    return ANNSystem(net, label=f"ANN (backprop MLP, {hidden} hidden)")
+
+
+@functools.lru_cache(maxsize=8)
+def converted(hidden: int, epochs: int, neuron: str, duration_ms: float, target: str, seed: int,
+              n_train: int = 0):
+    """That MLP converted to spiking neurons (bridge.systems.ConvertedSystem)."""
+    from bridge import convert
+    from bridge.systems import ConvertedSystem
+
+    source = ann(hidden, epochs, seed, n_train)
+    calibration = training_subset(seed, n_train).x[:500]
+    options = {"neuron": neuron}
+    snn = convert.to_snn(source.model, calibration=calibration, **options)
+    return ConvertedSystem(snn, duration_ms=duration_ms, target=target, source=source,
+                           calibration=calibration, options=options,
+                           label=f"converted SNN ({neuron.upper()}, {hidden} hidden)")
+
+
+@functools.lru_cache(maxsize=4)
+def stdp(n_exc: int, epochs: int, target: str, seed: int, n_train: int = 0, n_record: int = 20,
+         params: tuple = ()):
+    """A Diehl & Cook (2015) network trained by STDP on the same training split
+    (bridge.systems.STDPSystem). params: (name, value) pairs of bio.diehl_cook.DiehlCookParams."""
+    from bio import diehl_cook, stdp as learn
+    from bridge.systems import STDPSystem
+
+    split = training_subset(seed, n_train)
+    spec = diehl_cook.diehl_cook_spec(n_exc=n_exc, params=diehl_cook.DiehlCookParams(**dict(params)),
+                                      seed=seed)
+    spec = learn.train(spec, split.x, epochs=epochs, seed=seed, target=target, progress=False)
+    labels = learn.label(spec, split.x, split.y, seed=seed + 1, target=target)
+    return STDPSystem(spec, labels, target=target, label_split=split, n_record=n_record,
+                      label=f"STDP SNN (Diehl & Cook, {n_exc} exc)")
