@@ -64,13 +64,17 @@ class Params:
     duration_ms: float = 50.0       # simulated time per sample of the converted SNN (dt = 1 ms)
     neuron: str = "if"              # converted SNN neurons: if or lif
     stdp_epochs: int = 1
+    stdp_present_ms: float = 150.0  # presentation, rest and step of the STDP network
+    stdp_rest_ms: float = 50.0      # (bio.diehl_cook.DiehlCookParams' defaults)
+    stdp_dt_ms: float = 0.5
     n_record: int = 20              # STDP test samples whose spikes give rate, CV and synchrony (0: none)
     target: str = "cython"          # Brian2 code generation for both spiking systems
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
 
 
-TINY = Params(disorder=("neurodegeneration", "stroke"), severity=(0.0, 1.0), hidden=8, epochs=3,
-              n_train=40, n_test=30, duration_ms=20.0, n_record=0, target="numpy", seeds=(0,))
+TINY = Params(disorder=("neurodegeneration", "stroke"), severity=(0.0, 1.0), hidden=10, epochs=40,
+              n_train=200, n_test=40, duration_ms=20.0, n_record=0, stdp_present_ms=40.0,
+              stdp_rest_ms=10.0, stdp_dt_ms=1.0, target="numpy", seeds=(0,))
 QUICK = Params(severity=(0.0, 0.25, 0.5, 0.75, 1.0), n_test=200, hidden=50, n_train=500, seeds=(0, 1, 2))
 
 # how each system is built from the parameters: one entry per system, no branching on kind
@@ -78,7 +82,8 @@ FACTORIES = {
     "ann": lambda p, seed: trained.ann(p.hidden, p.epochs, seed, p.n_train),
     "converted": lambda p, seed: trained.converted(p.hidden, p.epochs, p.neuron, p.duration_ms, p.target,
                                                    seed, p.n_train),
-    "stdp": lambda p, seed: trained.stdp(p.hidden, p.stdp_epochs, p.target, seed, p.n_train, p.n_record),
+    "stdp": lambda p, seed: trained.stdp(p.hidden, p.stdp_epochs, p.target, seed, p.n_train, p.n_record,
+                                         p.stdp_present_ms, p.stdp_rest_ms, p.stdp_dt_ms),
 }
 
 

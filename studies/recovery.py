@@ -52,19 +52,24 @@ class Params:
     n_exc: int = 100
     n_train: int = 0                # training samples of the healthy systems (0: the whole split)
     stdp_epochs: int = 1
+    stdp_present_ms: float = 150.0  # presentation, rest and step of the STDP network
+    stdp_rest_ms: float = 50.0      # (bio.diehl_cook.DiehlCookParams' defaults)
+    stdp_dt_ms: float = 0.5
     target: str = "cython"
     seeds: tuple[int, ...] = (0, 1, 2)
 
 
-TINY = Params(disorder=("neurodegeneration",), retrain_samples=(0, 20), finetune_epochs=2, hidden=16,
-              epochs=3, n_test=30, n_exc=8, n_train=40, target="numpy", seeds=(0,))
+TINY = Params(disorder=("neurodegeneration",), retrain_samples=(0, 300), finetune_epochs=5, hidden=16,
+              epochs=10, n_test=60, n_exc=8, n_train=200, stdp_present_ms=40.0, stdp_rest_ms=10.0,
+              stdp_dt_ms=1.0, target="numpy", seeds=(0,))
 QUICK = Params(retrain_samples=(0, 50, 200, 800), n_test=200, n_exc=50, n_train=500, seeds=(0, 1))
 
 # each system with its own retraining budget settings; no branching on kind in `point`
 FACTORIES = {
     "ann": lambda p, seed: replace(trained.ann(p.hidden, p.epochs, seed, p.n_train), lr=p.lr,
                                    epochs=p.finetune_epochs),
-    "stdp": lambda p, seed: trained.stdp(p.n_exc, p.stdp_epochs, p.target, seed, p.n_train, n_record=0),
+    "stdp": lambda p, seed: trained.stdp(p.n_exc, p.stdp_epochs, p.target, seed, p.n_train, 0,
+                                         p.stdp_present_ms, p.stdp_rest_ms, p.stdp_dt_ms),
 }
 
 

@@ -21,6 +21,10 @@ STUDIES: dict[str, str] = {
     "epilepsy": "studies.epilepsy",
     "recovery": "studies.recovery",
     "pruning": "studies.pruning",
+    "stp_tsodyks1997": "studies.stp_tsodyks1997",
+    "triplet_pfister2006": "studies.triplet_pfister2006",
+    "stdp_song2000": "studies.stdp_song2000",
+    "attractor_horn1996": "studies.attractor_horn1996",
 }
 
 _REQUIRED = ("Params", "TINY", "point", "figures")

@@ -44,6 +44,25 @@ def ann(hidden: int, epochs: int, seed: int, n_train: int = 0):
 
 
 @functools.lru_cache(maxsize=8)
+def surrogate(hidden: int, epochs: int, T: int, seed: int, n_train: int = 0, brian: bool = False,
+              target: str = "numpy"):
+    """A spiking MLP 64-hidden-10 of LIF neurons trained by backpropagation through time with
+    surrogate gradients (ann.spiking.SpikingMLP, a digit held for T steps of 1 ms;
+    bridge.systems.SurrogateSystem). brian: evaluate it in Brian2 (bridge.torch_snn, target)."""
+    import torch
+
+    from ann import train
+    from ann.spiking import SpikingMLP
+    from bridge.systems import SurrogateSystem
+
+    torch.manual_seed(seed)
+    net = SpikingMLP(64, [hidden], 10, T=T)
+    train.fit(net, training_subset(seed, n_train), epochs=epochs, seed=seed, progress=False, device="cpu")
+    return SurrogateSystem(net, brian=brian, target=target,
+                           label=f"surrogate-gradient SNN (LIF, {hidden} hidden, T={T})")
+
+
+@functools.lru_cache(maxsize=8)
 def converted(hidden: int, epochs: int, neuron: str, duration_ms: float, target: str, seed: int,
               n_train: int = 0):
     """That MLP converted to spiking neurons (bridge.systems.ConvertedSystem)."""
@@ -61,15 +80,19 @@ def converted(hidden: int, epochs: int, neuron: str, duration_ms: float, target:
 
 @functools.lru_cache(maxsize=4)
 def stdp(n_exc: int, epochs: int, target: str, seed: int, n_train: int = 0, n_record: int = 20,
-         params: tuple = ()):
+         present_ms: float | None = None, rest_ms: float | None = None, dt_ms: float | None = None):
     """A Diehl & Cook (2015) network trained by STDP on the same training split
-    (bridge.systems.STDPSystem). params: (name, value) pairs of bio.diehl_cook.DiehlCookParams."""
+    (bridge.systems.STDPSystem). present_ms, rest_ms, dt_ms: presentation, rest and time
+    step (None: bio.diehl_cook.DiehlCookParams' defaults)."""
+    from brian2 import ms
+
     from bio import diehl_cook, stdp as learn
     from bridge.systems import STDPSystem
 
     split = training_subset(seed, n_train)
-    spec = diehl_cook.diehl_cook_spec(n_exc=n_exc, params=diehl_cook.DiehlCookParams(**dict(params)),
-                                      seed=seed)
+    timing = {k: v * ms for k, v in (("t_present", present_ms), ("t_rest", rest_ms), ("dt", dt_ms))
+              if v is not None}
+    spec = diehl_cook.diehl_cook_spec(n_exc=n_exc, params=diehl_cook.DiehlCookParams(**timing), seed=seed)
     spec = learn.train(spec, split.x, epochs=epochs, seed=seed, target=target, progress=False)
     labels = learn.label(spec, split.x, split.y, seed=seed + 1, target=target)
     return STDPSystem(spec, labels, target=target, label_split=split, n_record=n_record,

@@ -23,11 +23,12 @@ def test_quickstart_tiny(tmp_path):
     geometry (CKA near 1), and removing every neuron leaves each system at chance."""
     res = run_tiny("quickstart", tmp_path)
     t = res.table
-    ann, conv = value(t, "ann_acc"), value(t, "converted_acc")
+    ann, conv = value(t, "accuracy", system="ann"), value(t, "accuracy", system="converted")
     assert ann > 0.5 and abs(ann - conv) <= 0.1
-    assert value(t, "cka_h1") > 0.9
-    for system in ("ann_acc", "converted_acc", "stdp_acc"):
-        assert value(t, f"{system}@loss1") <= 0.25  # 30 test samples: chance is ~0.1
+    assert value(t, "similarity", layer="h1", measure="cka") > 0.9
+    for system in ("ann", "converted", "stdp"):
+        assert value(t, "lesioned_accuracy", system=system, severity=1.0) <= 0.25  # chance ~0.1
+        assert value(t, "lesioned_accuracy", system=system, severity=0.0) == value(t, "accuracy", system=system)
     assert "test accuracy" in res.findings
 
 
@@ -35,8 +36,9 @@ def test_conversion_tiny(tmp_path):
     """Accuracy is read out at each time, and the SNN reaches the ANN within the run."""
     t = run_tiny("conversion", tmp_path).table
     assert set(t["normalisation"]) == {"max", "percentile"}
-    early, late = value(t, "acc@4ms"), value(t, "acc@32ms")
+    early, late = value(t, "accuracy_t", time_ms=4.0), value(t, "accuracy_t", time_ms=32.0)
     assert late >= early - 0.05
+    assert value(t, "cka", time_ms=32.0, layer="h1") > value(t, "cka", time_ms=4.0, layer="h1") - 0.05
     assert abs(value(t, "gap_pp")) <= 10
 
 

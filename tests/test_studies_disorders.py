@@ -18,16 +18,19 @@ def test_study_is_registered_with_its_interface(name):
 
 @pytest.mark.slow  # tens of seconds (pytest --durations)
 def test_lesions_tiny(tmp_path):
-    """Full neuron loss leaves the ANN at chance; loss of inhibition raises the converted
-    network's firing (E/I imbalance, e.g. Dichter & Ayala 1987)."""
-    t = run_tiny("lesions", tmp_path).table
+    """Full neuron loss leaves every system at chance (normalised accuracy 0); a focal stroke is
+    declared not applicable to systems whose units have no spatial layout (MLP, its converted
+    network, the STDP network) instead of being drawn as a finding."""
+    res = run_tiny("lesions", tmp_path)
+    t = res.table
     assert set(t["system"]) == {"ann", "converted", "stdp"}
     assert value(t, "accuracy", system="ann", disorder="neurodegeneration", severity=0.0) > 0.3
     for system in ("ann", "converted", "stdp"):
         assert value(t, "accuracy", system=system, disorder="neurodegeneration", severity=1.0) <= 0.2
-    assert value(t, "rate_hz", system="converted", disorder="epilepsy", severity=1.0) > \
-        value(t, "rate_hz", system="converted", disorder="epilepsy", severity=0.0)
-    assert not len(t[(t["system"] == "ann") & (t["metric"] == "rate_hz")])  # an ANN has no spikes
+        assert value(t, "applies", system=system, disorder="stroke") == 0
+        assert value(t, "applies", system=system, disorder="neurodegeneration") == 1
+    assert t[(t["disorder"] == "stroke") & (t["metric"] == "accuracy")]["value"].isna().all()
+    assert "area under the normalised accuracy curve" in res.findings and "not applicable" in res.findings
 
 
 @pytest.mark.slow  # ~15 s of CPU: three 2.5 s network runs and three example reruns (numpy)
@@ -47,11 +50,14 @@ def test_epilepsy_tiny(tmp_path):
 
 @pytest.mark.slow  # tens of seconds (pytest --durations)
 def test_recovery_tiny(tmp_path):
+    """After half the hidden units die, fine-tuning on a few hundred samples recovers part of
+    the lost accuracy (the recovery the study measures, not a restatement of the lesion)."""
     t = run_tiny("recovery", tmp_path).table
     assert set(t["system"]) == {"ann", "stdp"}
     healthy = value(t, "healthy_accuracy", system="ann")
-    assert value(t, "lesioned_accuracy", system="ann") < healthy  # half the hidden units gone
-    assert value(t, "accuracy", system="ann", retrain_samples=0) == value(t, "lesioned_accuracy", system="ann")
+    lesioned = value(t, "lesioned_accuracy", system="ann")
+    assert lesioned < healthy - 0.05  # half the hidden units gone
+    assert value(t, "accuracy", system="ann", retrain_samples=300) > lesioned + 0.05
 
 
 def test_pruning_tiny(tmp_path):
