@@ -187,7 +187,7 @@ def write_markdown(path, rows, ae, over, cuda, seeds, seconds):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seeds", default="0", help="comma-separated data/initialisation seeds")
+    p.add_argument("--seeds", default="0,1,2", help="comma-separated data/initialisation seeds")
     args = p.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
     torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))

@@ -84,6 +84,17 @@ def point(p: Params, seed: int) -> dict[str, float]:
     times = [t for t in TIMES_MS if t <= p.duration_ms]
     out["accuracy_t"] = [{"time_ms": float(t), "value": float(res.accuracy_t[int(round(t / p.dt_ms)) - 1])}
                          for t in times]
+    # energy per sample (bridge.energy, Horowitz 2014 costs): the ANN's MACs against the SNN's
+    # synaptic events up to each readout time (analog input: one MAC per input synapse and step)
+    from bridge import energy
+
+    out["ann_energy_pj"] = float(energy.ann_ledger(net, test.x[:1]).total_energy_pj[0])
+    analog = {"in": lambda t: int(round(t / p.dt_ms))} if snn.input == "current" else None
+    out["snn_energy_pj"] = [
+        {"time_ms": float(t), "value": float(energy.snn_ledger(
+            res.record, snn.net, len(test.x), t_stop_s=t * 1e-3,
+            analog=None if analog is None else {"in": analog["in"](t)}).total_energy_pj.mean())}
+        for t in times]
     acts = convert.ann_activations(net, test.x)
     n = len(test.x)
     out["cka"] = []
@@ -143,7 +154,32 @@ def figures(table, out_dir: Path) -> list[Path]:
         ax.set_title(f"{model.upper()}: {ref['neuron'].min().upper()}, {ref['input'].min()} input, {norm}")
     fig.suptitle("Per-layer representational similarity vs simulated time")
     paths += style.save(fig, out_dir, "conversion_cka")
+    paths += _energy_figure(table, out_dir)
     return paths
+
+
+def _energy_figure(table, out_dir: Path) -> list[Path]:
+    """Accuracy against energy per sample: the SNN at each readout time, the ANN as a point."""
+    from . import style
+
+    en = table[table["metric"] == "snn_energy_pj"]
+    if en.empty:
+        return []
+    keys = ["model", "normalisation", "neuron", "input", "seed", "time_ms"]
+    acc = table[table["metric"] == "accuracy_t"][keys + ["value"]].rename(columns={"value": "accuracy"})
+    both = en.merge(acc, on=keys)
+    fig, axes = style.figure(1, len(set(both["model"])), squeeze=False)
+    for ax, (model, part) in zip(axes[0], both.groupby("model")):
+        for (neuron, inp), sub in part[part["normalisation"] == part["normalisation"].min()].groupby(["neuron", "input"]):
+            g = sub.groupby("time_ms")[["value", "accuracy"]].mean()
+            ax.plot(g["value"] / 1e3, g["accuracy"], marker="o", label=f"SNN {neuron.upper()}, {inp}")
+        ann = table[(table["metric"] == "ann_energy_pj") & (table["model"] == model)]["value"].mean()
+        ann_acc = table[(table["metric"] == "ann_acc") & (table["model"] == model)]["value"].mean()
+        ax.plot([ann / 1e3], [ann_acc], marker="*", markersize=12, color="k", linestyle="none", label="ANN")
+        ax.set(xscale="log", xlabel="energy per sample (nJ; Horowitz 2014: MAC 4.6 pJ, AC 0.9 pJ)",
+               ylabel="test accuracy", title=f"{model.upper()}: accuracy vs energy (points: readout times)")
+        ax.legend(fontsize="small")
+    return style.save(fig, out_dir, "conversion_energy")
 
 
 def summary(table) -> str:

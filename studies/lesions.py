@@ -19,8 +19,8 @@ normalised accuracy (acc - chance) / (acc_healthy - chance) against severity,
 mean and 95% bootstrap interval over seeds (>= 5 in the full preset), one line
 per system; `lesions_auc` the area under each dose-response curve with its
 interval; `lesions_activity` the firing rate, CV of inter-spike intervals and
-synchrony of each spiking system's first hidden population, one row per system
-on its own scale. `summary` prints the AUCs and the paired comparison of every
+synchrony of each spiking system's first hidden population and its energy bill
+per sample (bridge.energy), one row per system on its own scale. `summary` prints the AUCs and the paired comparison of every
 system with the ANN on the same seeds (mean difference, CI, d_z, Wilcoxon p).
 
 The seed fixes the data split, the initialisation and training of every system
@@ -105,10 +105,30 @@ def point(p: Params, seed: int) -> dict[str, float]:
     sick = disorders.get(p.disorder, severity=p.severity, seed=seed)
     nan = float("nan")
     if not sick.applies_to(system):
-        return {"applies": 0.0, "accuracy": nan, "rate_hz": nan, "cv_isi": nan, "synchrony": nan}
+        return {"applies": 0.0, "accuracy": nan, "rate_hz": nan, "cv_isi": nan, "synchrony": nan,
+                "energy_pj": nan}
     lesioned = sick.apply(system)
-    score = lesioned.evaluate(test_split(p, seed), seed=seed)
-    return {"applies": 1.0, **score.metrics(), "synapses": float(lesioned.size()["synapses"])}
+    test = test_split(p, seed)
+    score = lesioned.evaluate(test, seed=seed)
+    return {"applies": 1.0, **score.metrics(), "synapses": float(lesioned.size()["synapses"]),
+            "energy_pj": _energy(lesioned, score, test)}
+
+
+def _energy(system, score, test) -> float:
+    """Energy per test sample (bridge.energy, Horowitz 2014 costs): synaptic events of a spiking
+    system from the spikes its evaluation recorded, multiply-accumulates of an ANN (dense count,
+    so the same for any lesion). NaN when the evaluation kept no record of every sample."""
+    from bridge import energy
+
+    if system.substrate == "torch":
+        return float(energy.ann_ledger(system.core, test.x[:1]).total_energy_pj[0])
+    rec = score.record
+    if rec is None or rec.copies != len(test):
+        return float("nan")  # e.g. the STDP network records a few samples shown in sequence
+    spec = system.core
+    analog = {p: 1 for p, pop in spec.populations.items() if pop.is_source and p not in rec.n_neurons}
+    steps = int(round(rec.duration_s / 1e-3))
+    return float(energy.snn_ledger(rec, spec, len(test), analog={k: steps for k in analog}).total_energy_pj.mean())
 
 
 # ----------------------------------------------------------------------------- analysis
@@ -243,7 +263,8 @@ def _activity_figure(table, names, systems, out_dir):
                and table[(table["system"] == s) & (table["metric"] == "rate_hz")]["value"].notna().any()]
     if not spiking:
         return []
-    metrics = [("rate_hz", "firing rate (Hz)"), ("cv_isi", "CV of ISIs"), ("synchrony", "synchrony $\\chi$")]
+    metrics = [("rate_hz", "firing rate (Hz)"), ("cv_isi", "CV of ISIs"), ("synchrony", "synchrony $\\chi$"),
+               ("energy_pj", "energy per sample (pJ)")]
     fig, axes = style.figure(len(spiking), len(metrics), squeeze=False, width=len(metrics) * 3.0,
                              height=len(spiking) * 2.4 + 0.6)
     for row, system in enumerate(spiking):
@@ -267,6 +288,7 @@ def _activity_figure(table, names, systems, out_dir):
                 handles.append(h)
                 labels.append(lab)
     fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4), frameon=False)
-    fig.suptitle("Spiking activity of the first hidden population under each disorder "
+    fig.suptitle("Spiking activity of the first hidden population and the energy bill (bridge.energy: "
+                 "synaptic events x 0.9 pJ, Horowitz 2014) under each disorder\n"
                  f"(each system on its own scale; mean and 95% CI over {_n_seeds(table)} seeds)", fontsize=10)
     return style.save(fig, out_dir, "lesions_activity")
