@@ -20,11 +20,13 @@ STUDIES: dict[str, str] = {
     "lesions": "studies.lesions",
     "epilepsy": "studies.epilepsy",
     "recovery": "studies.recovery",
-    "pruning": "studies.pruning",
+    "hallucinations": "studies.hallucinations",
     "stp_tsodyks1997": "studies.stp_tsodyks1997",
     "triplet_pfister2006": "studies.triplet_pfister2006",
     "stdp_song2000": "studies.stdp_song2000",
     "attractor_horn1996": "studies.attractor_horn1996",
+    "progressive_injury": "studies.progressive_injury",
+    "brunel_phase": "studies.brunel_phase",
 }
 
 _REQUIRED = ("Params", "TINY", "point", "figures")

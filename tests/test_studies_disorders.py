@@ -1,4 +1,4 @@
-"""The disorder studies (lesions, epilepsy, recovery, pruning) run end to end with their TINY presets."""
+"""The disorder studies (lesions, epilepsy, recovery, hallucinations) run end to end with their TINY presets."""
 import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -9,7 +9,7 @@ import studies
 from studyrun import run_tiny, value
 
 
-@pytest.mark.parametrize("name", ["lesions", "epilepsy", "recovery", "pruning"])
+@pytest.mark.parametrize("name", ["lesions", "epilepsy", "recovery", "hallucinations"])
 def test_study_is_registered_with_its_interface(name):
     module = studies.registry.load(name)
     assert module.__doc__.strip().splitlines()[0]
@@ -58,9 +58,3 @@ def test_recovery_tiny(tmp_path):
     lesioned = value(t, "lesioned_accuracy", system="ann")
     assert lesioned < healthy - 0.05  # half the hidden units gone
     assert value(t, "accuracy", system="ann", retrain_samples=300) > lesioned + 0.05
-
-
-def test_pruning_tiny(tmp_path):
-    """Hoffman & McGlashan 1997: heavy pruning of the weakest recurrent weights hurts."""
-    t = run_tiny("pruning", tmp_path).table
-    assert value(t, "accuracy", prune_fraction=0.9) < value(t, "accuracy", prune_fraction=0.0)
