@@ -16,7 +16,7 @@ _LAZY = {
     "layered": "bio.layered", "stdp_learner": "bio.stdp_learner", "brunel2000": "bio.brunel2000",
     "diehl_cook": "bio.diehl_cook", "stdp": "bio.stdp",
     "diehl_cook_spec": "bio.diehl_cook", "DiehlCookParams": "bio.diehl_cook",
-    "clamp": "bio.clamp", "simulate": "bio.simulate", "record": "bio.record", "theory": "bio.theory",
+    "clamp": "bio.clamp", "simulate": "bio.simulate", "record": "bio.record", "theory": "bio.theory", "attractor": "bio.attractor",
     "fi_curve": "bio.clamp", "current_clamp": "bio.clamp",
     "brunel": "bio.brunel2000", "brunel_spec": "bio.brunel2000",
     "Layered": "bio.layered", "DiehlCook": "bio.stdp_learner",

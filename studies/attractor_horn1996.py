@@ -38,9 +38,10 @@ qualitative one. The ANN's nn.Linear holds the (zero) diagonal too, so its
 compensation factor counts N inputs per unit where the spiking network's
 counts N - 1 (a 1/N difference).
 
-Sizes: `brainbridge run attractor_horn1996` is the full size (1000 neurons, 20
-patterns, 10 deletion levels, 3 seeds, cython: minutes per spiking point);
-`--quick` uses 400 neurons on numpy; TINY (the tests) 200 neurons, 2 levels.
+Sizes: `brainbridge run attractor_horn1996` is the full size (1000 neurons, ~1e6
+synapses, 20 patterns, 10 deletion levels, 3 seeds, cython: seconds per spiking
+point, about 15 minutes in all on 2 busy cores); `--quick` uses 400 neurons on
+numpy; TINY (the tests) 200 neurons and 2 deletion levels.
 """
 from __future__ import annotations
 
@@ -183,7 +184,8 @@ def figures(table, out_dir: Path) -> list[Path]:
         ax.set(xlabel="fraction of synapses deleted d", ylabel="overlap with cued pattern",
                title=titles[system], ylim=(-0.1, 1.05))
         ax.set_xticks(deletions, [f"{d:g}" for d in deletions])
-        ax.legend(title=f"mean, 95% CI over {part['seed'].nunique()} seed(s)", loc="center left")
+        ax.legend(title=f"mean, 95% CI over {part['seed'].nunique()} seed(s)", loc="upper center",
+                  bbox_to_anchor=(0.5, -0.2), ncol=2)
     return style.save(fig, out_dir, "attractor_horn1996")
 
 

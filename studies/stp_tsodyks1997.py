@@ -23,7 +23,8 @@ curves (lines); above lambda (ticks) the curves for every U merge onto the
 -1) and the largest deviation from the analytic formula.
 
 How it is measured: one regular presynaptic spike train, long enough for the
-transient to fall below `settle` (it shrinks by (1 - U) e^{-T/tau_rec} per spike), drives a
+last amplitude to lie within a fraction `settle` of the steady state (the
+transient shrinks by (1 - U) e^{-T/tau_rec} per spike), drives a
 CurrentExp synapse onto a LIF neuron (weight 1 pA: the neuron stays far below
 threshold; only the current is read). Each spike's amplitude is the jump of the
 recorded synaptic current at that step, I[k] - I[k-1] exp(-dt/tau_syn), which
@@ -58,7 +59,7 @@ class Params:
     seeds: tuple[int, ...] = (0,)
 
 
-TINY = Params(rate_hz=(2.0, 50.0), release_u=(0.2, 0.8), settle=1e-2, dt_ms=0.5, target="numpy")
+TINY = Params(rate_hz=(2.0, 50.0), release_u=(0.2, 0.8), settle=1e-6, dt_ms=0.5, target="numpy")
 QUICK = Params(rate_hz=(1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0), dt_ms=0.25, target="numpy")
 
 
@@ -75,13 +76,17 @@ def steady_state(release_u: float, rate_hz: float, tau_rec_s: float) -> float:
 
 
 def n_spikes(p: Params) -> int:
-    """Spikes in the train: enough for the transient to fall below `settle` (at least 5).
+    """Spikes in the train: enough for the last amplitude to lie within `settle` of the steady
+    state, relative to it (at least 5).
 
     The resources obey R_{n+1} = q R_n + (1 - e^{-T/tau_rec}) with q = (1 - U) e^{-T/tau_rec}
-    (bio.synapses.TsodyksMarkram), so the distance to the steady state shrinks by q per spike."""
-    q = (1.0 - p.release_u) * np.exp(-1.0 / (p.rate_hz * p.tau_rec_ms * 1e-3))
-    need = 1 + int(np.ceil(np.log(p.settle) / np.log(q))) if q > 0 else 1
-    return max(5, need)
+    (bio.synapses.TsodyksMarkram), so A_n - A_st = q^(n-1) (U - A_st)."""
+    tau_s = p.tau_rec_ms * 1e-3
+    q = (1.0 - p.release_u) * np.exp(-1.0 / (p.rate_hz * tau_s))
+    a_st = steady_state(p.release_u, p.rate_hz, tau_s)
+    if q <= 0 or p.release_u - a_st <= 0:
+        return 5
+    return max(5, 1 + int(np.ceil(np.log(p.settle * a_st / (p.release_u - a_st)) / np.log(q))))
 
 
 def spike_times_s(p: Params) -> np.ndarray:
