@@ -13,13 +13,13 @@ from .spec import NetworkSpec, Population, Connection, Record
 _LAZY = {
     "neurons": "bio.neurons", "synapses": "bio.synapses", "inputs": "bio.inputs",
     "analysis": "bio.analysis", "lesion": "bio.lesion", "spec": "bio.spec",
-    "layered": "bio.layered", "stdp_learner": "bio.stdp_learner", "brunel2000": "bio.brunel2000",
+    "layered": "bio.layered", "brunel2000": "bio.brunel2000",
     "diehl_cook": "bio.diehl_cook", "stdp": "bio.stdp",
     "diehl_cook_spec": "bio.diehl_cook", "DiehlCookParams": "bio.diehl_cook",
     "clamp": "bio.clamp", "simulate": "bio.simulate", "record": "bio.record", "theory": "bio.theory", "attractor": "bio.attractor",
     "fi_curve": "bio.clamp", "current_clamp": "bio.clamp",
     "brunel": "bio.brunel2000", "brunel_spec": "bio.brunel2000",
-    "Layered": "bio.layered", "DiehlCook": "bio.stdp_learner",
+    "Layered": "bio.layered",
     "neo_io": "bio.neo_io", "to_neo": "bio.neo_io", "from_neo": "bio.neo_io",
     "seizure": "bio.seizure", "seizure_spec": "bio.seizure", "detect_seizures": "bio.seizure",
 }
