@@ -28,8 +28,11 @@ test-fast: setup
 	$(BIN)/python -m pytest -m "not slow"
 
 bench: setup
-	@# each benchmark prints its table and rewrites its own section of docs/benchmarks.md
-	@for b in benchmarks/[a-z]*.py; do echo "== $$b"; OMP_NUM_THREADS=1 $(BIN)/python $$b || exit 1; done
+	@# each benchmark prints its table and rewrites its own section of docs/benchmarks.md;
+	@# benchmarks/args.txt holds the arguments of those that do not run with their defaults
+	@for b in benchmarks/[a-z]*.py; do n=$$(basename $$b .py); \
+	  a=$$(awk -v n=$$n '$$1 == n {$$1 = ""; print}' benchmarks/args.txt); \
+	  echo "== $$b$$a"; OMP_NUM_THREADS=1 $(BIN)/python $$b $$a || exit 1; done
 
 clean:
 	rm -rf results .pytest_cache build *.egg-info

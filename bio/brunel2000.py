@@ -72,7 +72,7 @@ def _fixed_indegree(n_pre: int, n_post: int, k: int, rng: np.random.Generator):
     parts, chunk = [], max(1, 4_000_000 // max(n_pre, 1))
     for start in range(0, n_post, chunk):  # k smallest of uniform keys = k distinct partners
         keys = rng.random((min(chunk, n_post - start), n_pre))
-        parts.append(np.argpartition(keys, k - 1, axis=1)[:, :k] if k < n_pre
+        parts.append(np.argpartition(keys, k - 1, axis=1)[:, :k].copy() if k < n_pre
                      else np.tile(np.arange(n_pre), (len(keys), 1)))
     i = np.concatenate(parts).ravel().astype(np.int64)
     return i, np.repeat(np.arange(n_post, dtype=np.int64), k)
