@@ -25,8 +25,10 @@ Every system has
 
 Adapters: `ANNSystem` (a backprop-trained torch model), `ConvertedSystem`
 (a `bridge.convert.ConvertedSNN`), `STDPSystem` (a Diehl & Cook network,
-bio.diehl_cook / bio.stdp). New learners plug in by providing the same
-attributes; `bridge.disorders` and the studies need no change.
+bio.diehl_cook / bio.stdp), `SurrogateSystem` (a surrogate-gradient
+ann.spiking.SpikingMLP, run in torch or in Brian2 via bridge.torch_snn). New
+learners plug in by providing the same attributes; `bridge.disorders` and the
+studies need no change.
 """
 from __future__ import annotations
 
@@ -244,6 +246,141 @@ class STDPSystem:
         neurons = sum(p.n for p in self.spec.populations.values() if not p.is_source)
         synapses = sum(int(c.active(self.spec.populations).sum()) for c in self.spec.connections.values())
         return {"neurons": neurons, "synapses": synapses}
+
+
+# ----------------------------------------------------------------------------- surrogate-gradient SNN
+
+def _output_lesions(model) -> list[str]:
+    """Names of the modules of `model` that carry ann.lesion output hooks (silenced units,
+    gain, activation noise): lesions that act on a module's output at every forward pass."""
+    from ann import lesion
+
+    return [name for name, m in model.named_modules()
+            if any(isinstance(h, lesion.OutputLesion) for h in m._forward_hooks.values())]
+
+
+@dataclass(frozen=True)
+class SurrogateSystem:
+    """A spiking network trained by backpropagation through time with surrogate gradients
+    (ann.spiking.SpikingMLP), run in torch, or in Brian2 spike for spike (bridge.torch_snn).
+
+    model:  the SpikingMLP (a disorder acts on it as on an ANN: ann.lesion masks and hooks on
+            a copy; `substrate` is "torch").
+    epochs, lr, batch_size: what `retrained` does: `epochs` more BPTT passes over the split
+            (ann.train.fit, Adam, constant lr within a pass when epochs = 1).
+    brian:  evaluate and read representations in Brian2 (bridge.torch_snn.to_brian, `target`)
+            instead of torch; both give the same spikes (benchmarks/learners.py). Weight
+            lesions (masks on `.weight`) carry over; output-hook lesions exist only in torch,
+            so `brian=True` refuses them.
+    Split x: (N, F) static samples, each held for the model's T steps, or (N, T', F)
+    sequences, one step per row. Activity (rate, CV of ISIs, synchrony) is that of the
+    first hidden layer "hidden1", all samples side by side as copies, one step = dt_ms.
+
+    ann.lesion's output hooks see one (batch, unit) current per sample only on the first
+    layer's input weights (`hidden.0.fc`) with static input; elsewhere (a deeper layer, a
+    recurrent `rec`, any layer under sequence input) they would see (time, batch, unit)
+    tensors or another layer's units, so `evaluate` and `representations` refuse such a
+    lesion with a ValueError rather than compute a wrong one.
+    """
+
+    model: object
+    kind: str = "surrogate"
+    label: str = "surrogate-gradient SNN"
+    epochs: int = 1
+    lr: float = 5e-3
+    batch_size: int = 32
+    brian: bool = False
+    target: str = "numpy"
+    device: str = "cpu"
+
+    substrate = "torch"
+
+    @property
+    def core(self):
+        return self.model
+
+    def with_core(self, core) -> "SurrogateSystem":
+        return replace(self, model=core)
+
+    @property
+    def dt_s(self) -> float:
+        return self.model.config["dt_ms"] * 1e-3
+
+    def _check(self, x) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float32)
+        hooked = _output_lesions(self.model)
+        if hooked and self.brian:
+            raise ValueError(f"this network carries output-hook lesions ({', '.join(hooked)}), which "
+                             "bridge.torch_snn.to_brian cannot carry into Brian2; evaluate it in torch "
+                             "(brian=False)")
+        wrong = [n for n in hooked if n != "hidden.0.fc" or x.ndim == 3]
+        if wrong:
+            raise ValueError(f"ann.lesion output hooks on {', '.join(wrong)} of a SpikingMLP "
+                             f"{'fed sequences ' if x.ndim == 3 else ''}would act on (time, batch, "
+                             "unit) currents or on another layer's units; such lesions are defined "
+                             "on the first layer's input weights ('hidden.0.fc') with static (N, F) "
+                             "input only")
+        return x
+
+    def _run(self, x):
+        """({"hidden1": (T, B, N1) bool, ...}, logits (B, n_out)) in torch or Brian2."""
+        import torch
+
+        if self.brian:
+            from bridge import torch_snn
+
+            res = torch_snn.to_brian(self.model, signed_input=bool(np.any(x < 0))).run(x, target=self.target)
+            return res.spikes, res.logits
+        was = self.model.training
+        self.model.eval()
+        try:
+            with torch.no_grad():
+                xt = torch.from_numpy(x).to(self.device)
+                spikes = {k: s.cpu().numpy() > 0 for k, s in self.model.spikes(xt).items()}
+                logits = self.model(xt).float().cpu().numpy()
+        finally:
+            self.model.train(was)
+        return spikes, logits
+
+    def evaluate(self, split, seed: int = 0) -> Score:
+        from bio.record import SpikeRecord
+
+        x = self._check(split.x)
+        spikes, logits = self._run(x)
+        acc = float(np.mean(np.argmax(logits, axis=1) == np.asarray(split.y)))
+        raster = spikes["hidden1"]  # (T, B, N1)
+        n_steps, b, n = raster.shape
+        step, index = np.nonzero(raster.reshape(n_steps, b * n))  # time-sorted; index = b * N1 + k
+        rec = SpikeRecord({"hidden1": step * self.dt_s}, {"hidden1": index.astype(np.int64)},
+                          {"hidden1": b * n}, n_steps * self.dt_s, copies=b)
+        return Score(acc, record=rec, **activity(rec, "hidden1"))
+
+    def representations(self, x) -> dict[str, np.ndarray]:
+        """{"hidden1": (N, N1), ...}: each hidden layer's spike count per sample."""
+        spikes, _ = self._run(self._check(x))
+        return {k: s.sum(axis=0).astype(float) for k, s in spikes.items()}
+
+    def retrained(self, split, seed: int = 0) -> "SurrogateSystem":
+        from ann import train
+
+        model = copy.deepcopy(self.model)
+        if len(split):
+            train.fit(model, split, epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, seed=seed,
+                      device=self.device, val_fraction=0.0, progress=False)
+        return replace(self, model=model)
+
+    def size(self) -> dict[str, int]:
+        """Hidden plus read-out neurons; synapses = weights not cut by a lesion."""
+        from ann import lesion
+
+        masks = lesion.weight_masks(self.model)
+        modules = dict(self.model.named_modules())
+        synapses = 0
+        for name in lesion.weighted_layers(self.model):
+            w = modules[name].weight
+            synapses += int(masks[f"{name}.weight"].sum()) if f"{name}.weight" in masks else w.numel()
+        cfg = self.model.config
+        return {"neurons": int(sum(cfg["hidden_sizes"]) + cfg["out_features"]), "synapses": synapses}
 
 
 def chance(y) -> float:
