@@ -1,10 +1,13 @@
-"""Single-neuron models against closed forms and published firing patterns (numpy target)."""
+"""Single-neuron models against closed forms and published firing patterns: one-population
+NetworkSpecs run by bio.run (directly, or through bio.clamp's fi_curve / current_clamp), numpy target."""
 import numpy as np
 import pytest
 from brian2 import Hz, cm, mV, ms, nA, pA, second, uA
 
-from bio import neurons
+import bio
+from bio import inputs, neurons
 from bio.clamp import current_clamp, fi_curve
+from bio.spec import NetworkSpec, Population, Record
 
 
 def _spikes_ms(rec):
@@ -204,6 +207,24 @@ def test_adex_adapts_under_step():
     assert len(isi) >= 5
     assert np.all(np.diff(isi) >= -0.2)     # ISIs never shorten (beyond a dt of jitter)
     assert isi[-1] > 2 * isi[0]
+
+
+def test_adaptive_lif_threshold_grows_by_theta_plus_per_spike():
+    """Diehl & Cook 2015, Sec. 2.1: every spike raises the adaptive threshold by theta_plus,
+    which decays with tau_theta (1e7 ms: nothing within a run), so under a constant current
+    the ISIs lengthen and theta ends at n_spikes * theta_plus; theta_plus = 0 fires regularly."""
+    counts, thetas, isis = [], [], []
+    for theta_plus in (0.5 * mV, 0 * mV):
+        model = neurons.AdaptiveLIF(theta_plus=theta_plus)
+        spec = NetworkSpec({"neuron": Population(model, 1)}, inputs=[inputs.Current("neuron", [0.3e-9])],
+                           record=Record(final=("neuron.theta",)))
+        rec = bio.run(spec, 500 * ms)
+        counts.append(len(rec.times_s["neuron"]))
+        thetas.append(rec.final["neuron.theta"][0])
+        isis.append(np.diff(rec.times_s["neuron"]))
+    assert counts[0] >= 3 and thetas[0] == pytest.approx(counts[0] * 0.5e-3, rel=1e-4)  # decay: < 5e-5
+    assert np.all(np.diff(isis[0]) > 0)  # every spike makes the next one later
+    assert thetas[1] == 0 and np.ptp(isis[1]) < 2e-4 and counts[1] > counts[0]
 
 
 # --- errors ------------------------------------------------------------------------------
