@@ -110,6 +110,18 @@ def _sample(n: int, max_neurons: int, seed: int) -> np.ndarray:
 
 # ---------------------------------------------------------------- rates
 
+def _bins(rec: SpikeRecord, t_start_s: float, t_stop_s: float | None, bin_s: float):
+    """(t_start_s, t_stop_s, n_bins) of whole bins of width bin_s in the window; a last partial
+    bin is dropped."""
+    t_start_s, t_stop_s = _window(rec, t_start_s, t_stop_s)
+    if bin_s <= 0:
+        raise ValueError(f"bin_s must be positive, got {bin_s}")
+    n_bins = int(np.floor((t_stop_s - t_start_s) / bin_s + 1e-9))
+    if n_bins < 1:
+        raise ValueError(f"bin_s = {bin_s} s is longer than the window of {t_stop_s - t_start_s} s")
+    return t_start_s, t_stop_s, n_bins
+
+
 def rates(rec: SpikeRecord, pop: str, t_start_s: float = 0.0, t_stop_s: float | None = None) -> np.ndarray:
     """Firing rate of each neuron in Hz over [t_start_s, t_stop_s). Returns (n_neurons,).
 
@@ -149,12 +161,7 @@ def binned_counts(rec: SpikeRecord, pop: str, bin_s: float, t_start_s: float = 0
     neuron, and building those for 10 000 neurons costs 30-100x this binning.
     """
     rec._check(pop)
-    t_start_s, t_stop_s = _window(rec, t_start_s, t_stop_s)
-    if bin_s <= 0:
-        raise ValueError(f"bin_s must be positive, got {bin_s}")
-    n_bins = int(np.floor((t_stop_s - t_start_s) / bin_s + 1e-9))
-    if n_bins < 1:
-        raise ValueError(f"bin_s = {bin_s} s is longer than the window of {t_stop_s - t_start_s} s")
+    t_start_s, t_stop_s, n_bins = _bins(rec, t_start_s, t_stop_s, bin_s)
     neurons = np.arange(rec.n_neurons[pop]) if neurons is None else np.asarray(neurons, dtype=np.int64)
     column = np.full(rec.n_neurons[pop], -1, dtype=np.int64)
     column[neurons] = np.arange(len(neurons))
@@ -175,12 +182,7 @@ def population_rate(rec: SpikeRecord, pop: str, bin_s: float = 1e-3, t_start_s: 
     partial bin is dropped.
     """
     rec._check(pop)
-    t_start_s, t_stop_s = _window(rec, t_start_s, t_stop_s)
-    if bin_s <= 0:
-        raise ValueError(f"bin_s must be positive, got {bin_s}")
-    n_bins = int(np.floor((t_stop_s - t_start_s) / bin_s + 1e-9))
-    if n_bins < 1:
-        raise ValueError(f"bin_s = {bin_s} s is longer than the window of {t_stop_s - t_start_s} s")
+    t_start_s, t_stop_s, n_bins = _bins(rec, t_start_s, t_stop_s, bin_s)
     t = rec.times_s[pop]
     pooled = neo.SpikeTrain(t[(t >= t_start_s) & (t < t_stop_s)], t_start=t_start_s * pq.s,
                             t_stop=t_stop_s * pq.s, units="s")

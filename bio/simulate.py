@@ -317,13 +317,27 @@ def _neuron_group(spec, name, pop, lay, value_cur, delayed_cur, namespace_extra)
         setattr(g, var, b2.Quantity(np.tile(np.asarray(value, dtype=float), B), dim=g.variables[var].dim))
     if spec.period is not None and spec.meta.get("reset", True):
         rest = [f"{var} = {_literal(value)}" for var, value in model.initial_state().items()]
-        rest += [f"{s.target_var} = 0*{unit_name(s.weight_unit)}" for s in syn_models
-                 if s.target_var != "v"]
-        rest += [f"{line.split(':')[0].strip()} = 0" for line in pre_lines if line]
-        rest += ["pool_max = 0"] if any(s.post_equations() == "pool_max : 1" for s in syn_models) else []
+        # every state variable the synapse models add to the neuron (currents, conductances,
+        # spike counters) starts the next sample from zero
+        for eqs in [s.post_equations() for s in syn_models] + list(pre_lines):
+            rest += [f"{var} = 0*{unit}" for var, unit in _state_variables(eqs)]
         g.run_regularly("\n".join(rest), dt=lay.period_steps * lay.dt, when="start", order=-1,
                         name=_name(name, "onset"))
     return g
+
+
+def _state_variables(eqs: str) -> list[tuple[str, str]]:
+    """(name, unit) of the state variables an equation string declares: differential
+    equations "dx/dt = ... : unit" and parameters "x : unit" (not subexpressions "x = ...")."""
+    out = []
+    for line in filter(str.strip, eqs.splitlines()):
+        lhs, _, unit = line.partition(":")
+        lhs, unit = lhs.strip(), unit.split("(")[0].strip()
+        if lhs.startswith("d") and "/dt" in lhs:
+            out.append((lhs[1:lhs.index("/dt")].strip(), unit))
+        elif "=" not in lhs:
+            out.append((lhs, unit))
+    return out
 
 
 def _literal(value) -> str:

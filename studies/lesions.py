@@ -177,6 +177,15 @@ def _grid(n: int):
     return (n + ncols - 1) // ncols, ncols
 
 
+def _legend_entries(axes) -> tuple[list, list]:
+    """One (handle, label) per distinct label over all panels, for a figure-level legend."""
+    entries = {}
+    for ax in axes.flat:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            entries.setdefault(lab, h)
+    return list(entries.values()), list(entries)
+
+
 def _n_seeds(table) -> int:
     return int(table["seed"].nunique())
 
@@ -216,12 +225,7 @@ def figures(table, out_dir: Path) -> list[Path]:
         ax.get_legend() and ax.get_legend().remove()
     for ax in list(axes.flat)[len(names):]:
         ax.set_visible(False)
-    handles, labels = [], []
-    for ax in axes.flat:
-        for h, lab in zip(*ax.get_legend_handles_labels()):
-            if lab not in labels:
-                handles.append(h)
-                labels.append(lab)
+    handles, labels = _legend_entries(axes)
     fig.legend(handles, labels, loc="outside lower center", ncols=max(len(labels), 1), frameon=False)
     fig.suptitle("Does a spiking network degrade like an ANN? Normalised accuracy "
                  "(acc - chance)/(healthy - chance) against severity\n"
@@ -281,12 +285,7 @@ def _activity_figure(table, names, systems, out_dir):
                    title=f"{SYSTEM_LABELS.get(system, system)}" if col == 0 else "")
             if metric != "rate_hz":
                 ax.set_ylim(bottom=0)
-    handles, labels = [], []
-    for ax in axes.flat:
-        for h, lab in zip(*ax.get_legend_handles_labels()):
-            if lab not in labels:
-                handles.append(h)
-                labels.append(lab)
+    handles, labels = _legend_entries(axes)
     fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4), frameon=False)
     fig.suptitle("Spiking activity of the first hidden population and the energy bill (bridge.energy: "
                  "synaptic events x 0.9 pJ, Horowitz 2014) under each disorder\n"
