@@ -54,9 +54,10 @@ def _sim_time(build_dir: str) -> float:
         return float(f.read().split()[0])  # "<run time in s> <completed fraction>"
 
 
-def run_bio(spec, target: str, duration, seed: int, dt, build_dir: str | None) -> Timed:
+def run_bio(spec, target: str, duration, seed: int, dt, build_dir: str | None, **kw) -> Timed:
+    """bio.run(spec, ...) timed; kw go to bio.run (e.g. fuse=False)."""
     t0, c0 = time.perf_counter(), time.process_time()
-    rec = bio.run(spec, duration, target=target, seed=seed, dt=dt, build_dir=build_dir)
+    rec = bio.run(spec, duration, target=target, seed=seed, dt=dt, build_dir=build_dir, **kw)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     sim = _sim_time(build_dir) if target == "cpp_standalone" else float("nan")
     return Timed(wall, cpu, sim, {p: (rec.times_s[p], rec.indices[p]) for p in rec.times_s})

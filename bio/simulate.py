@@ -43,6 +43,8 @@ from brian2 import amp, ms, second
 from scipy import sparse
 
 from . import inputs as inp
+from .fuse import fuse as _fuse
+from .fuse import split_record
 from .neurons import NOISE_EQUATION
 from .record import SpikeRecord
 from .spec import NOISE_TAU, NetworkSpec, replicate
@@ -449,7 +451,8 @@ def _target(target: str, directory: str | None):
 
 
 def run(spec: NetworkSpec, duration=None, *, target: str = "numpy", seed: int | None = None,
-        dt=0.1 * ms, build_dir: str | None = None, progress: str | None = None) -> SpikeRecord:
+        dt=0.1 * ms, build_dir: str | None = None, progress: str | None = None,
+        fuse: bool = True) -> SpikeRecord:
     """Compile `spec` into Brian2 objects, simulate, and return what it recorded.
 
     spec:      a NetworkSpec (bio/spec.py) with its inputs and Record.
@@ -459,6 +462,8 @@ def run(spec: NetworkSpec, duration=None, *, target: str = "numpy", seed: int | 
     dt:        simulation time step (Brian2 time).
     build_dir: cpp_standalone directory (default: `standalone_dir()`).
     progress:  a label for a progress bar over the samples (runtime targets), or None.
+    fuse:      merge populations that one NeuronGroup can hold (bio/fuse.py: same
+               spikes, fewer Brian2 objects per step); False builds the spec as written.
     Returns a SpikeRecord: populations (B copies, index b * n + k), traces
     (n_steps, n_recorded) in SI units, `final` state, `copies` = B.
     """
@@ -468,6 +473,10 @@ def run(spec: NetworkSpec, duration=None, *, target: str = "numpy", seed: int | 
         raise ValueError(f"unknown schedule {spec.meta['schedule']!r} in spec.meta; choose one of: "
                          f"{', '.join(SCHEDULES)}")
     spec.check()
+    original = spec
+    fused = _fuse(spec) if fuse else None
+    if fused is not None:
+        spec = fused.spec
     lay = _layout(spec, dt, duration)
     if duration is None:
         if spec.period is None:
@@ -503,7 +512,7 @@ def run(spec: NetworkSpec, duration=None, *, target: str = "numpy", seed: int | 
         # by the next run's gc.freeze(), leak, and shift the automatic names of its code objects
         # (bb_x_codeobject_1, ...), so cython would recompile every run
         del net, groups, monitors, traces, syns
-    return rec
+    return split_record(fused, original, rec) if fused is not None else rec
 
 
 def _build(spec: NetworkSpec, lay: _Layout):
