@@ -439,3 +439,114 @@ def activation_noise(model: nn.Module, sigma: float, layers=None, *, relative: b
             _module(model, name).register_forward_hook(
                 OutputLesion(noise=float(sigma), relative=relative, seed=seed, key=key))
     return model
+
+
+def underprune(model: nn.Module, fraction: float, layers=None, *, seed: int = 0) -> nn.Module:
+    """Keep synapses that developmental pruning would have removed (under-pruning).
+
+    In each weight matrix, the round(fraction * n) weakest of its n weights (smallest |w|,
+    ties at random; weights cut by an earlier lesion are left alone) are replaced by
+    weights drawn at random, with replacement, from that matrix's own weights, signs
+    included: connections of the layer's typical strength whose targets learning did not
+    select (the spines that pruning removes persist in ASD cortex; Tang et al. 2014,
+    Neuron 83:1131). Biases are untouched. Default: every weighted layer.
+    Returns a lesioned copy.
+    """
+    fraction = _check_fraction(fraction)
+    names = _resolve(model, layers, weighted_layers)
+    model = copy.deepcopy(model)
+    if fraction == 0:
+        return model
+    masks = weight_masks(model)
+    with torch.no_grad():
+        for key, name in enumerate(names):
+            module = _module(model, name)
+            for pk, pname in enumerate(_weight_params(module)):
+                p = getattr(module, pname)
+                rng = _rng(seed, 1000 * key + pk)
+                flat = p.detach().flatten().cpu().numpy().astype(np.float64)
+                keep = masks.get(f"{name}.{pname}")
+                alive = np.flatnonzero(keep.flatten().numpy()) if keep is not None else np.arange(flat.size)
+                k = int(round(fraction * len(alive)))
+                if k == 0:
+                    continue
+                weakest = alive[np.lexsort((rng.random(len(alive)), np.abs(flat[alive])))[:k]]
+                flat[weakest] = rng.choice(flat[alive], size=k, replace=True)
+                p.copy_(torch.as_tensor(flat.reshape(p.shape), dtype=p.dtype))
+    return model
+
+
+class InputClamp:
+    """Forward pre-hook: input features `indices` (of the flattened sample) are replaced by
+    the constant `value` whatever the stimulus (deafferented fibres firing at their
+    spontaneous level)."""
+
+    def __init__(self, indices, value: float):
+        self.indices = torch.as_tensor(np.asarray(indices, dtype=np.int64))
+        self.value = float(value)
+
+    def __call__(self, module, inputs):
+        x = inputs[0]
+        flat = x.reshape(x.shape[0], -1).clone()  # (B, features)
+        flat[:, self.indices.to(x.device)] = self.value
+        return (flat.reshape(x.shape), *inputs[1:])
+
+
+def deafferent(model: nn.Module, fraction: float, *, level: float = 0.0, seed: int = 0) -> nn.Module:
+    """Deafferentation: round(fraction * n) of the n input features (fibres), drawn at random,
+    lose their stimulus-driven activity and carry the constant `level` instead (0: silent;
+    > 0: a spontaneous rate that survives, as auditory-nerve fibres keep theirs after
+    cochlear damage; Schaette & Kempter 2006, Eur J Neurosci 23:3124).
+
+    A forward pre-hook (`InputClamp`) on the first weighted layer rewrites its input.
+    `fibres(model)` reads back which features were hit. Returns a lesioned copy.
+    """
+    fraction = _check_fraction(fraction)
+    first = weighted_layers(model)
+    if not first:
+        raise ValueError(f"{type(model).__name__} has no weighted layer to deafferent")
+    model = copy.deepcopy(model)
+    module = _module(model, first[0])
+    w = getattr(module, _weight_params(module)[0])
+    n_in = int(np.prod(w.shape[1:])) if not isinstance(module, RECURRENT) else module.input_size
+    if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+        raise ValueError("deafferent acts on models whose first weighted layer is Linear or recurrent "
+                         f"(one weight column per input feature), got {type(module).__name__}")
+    lost = choose(n_in, fraction, _rng(seed, 0))
+    if len(lost):
+        module.register_forward_pre_hook(InputClamp(lost, level))
+    return model
+
+
+def fibres(model: nn.Module) -> np.ndarray:
+    """(k,) sorted input features clamped by `deafferent` (empty when none)."""
+    out = [h.indices.numpy() for m in model.modules() for h in m._forward_pre_hooks.values()
+           if isinstance(h, InputClamp)]
+    return np.sort(np.concatenate(out)) if out else np.zeros(0, np.int64)
+
+
+def scale_incoming(model: nn.Module, layer: str, gains, sign: str = "positive") -> nn.Module:
+    """Multiply each unit's positive (or negative) incoming weights in `layer` by its own gain.
+
+    gains: (n_out,) factors >= 0, one per output unit (row of a Linear weight, output
+    channel of a convolution). Homeostatic synaptic scaling acts this way: one factor for
+    all excitatory synapses of a neuron (Turrigiano et al. 1998, Nature 391:892).
+    Returns a lesioned copy.
+    """
+    if sign not in ("negative", "positive"):
+        raise ValueError(f"unknown sign {sign!r}; choose one of: negative, positive")
+    model = copy.deepcopy(model)
+    module = _module(model, layer)
+    params = _weight_params(module)
+    if not params:
+        raise ValueError(f"layer {layer!r} has no weights to scale")
+    p = getattr(module, params[0])
+    gains = torch.as_tensor(np.asarray(gains, dtype=np.float64), dtype=p.dtype)
+    if gains.shape != (p.shape[0],) or torch.any(gains < 0) or not torch.all(torch.isfinite(gains)):
+        raise ValueError(f"gains must be ({p.shape[0]},) finite factors >= 0, one per unit of "
+                         f"{layer!r}, got shape {tuple(gains.shape)}")
+    with torch.no_grad():
+        g = gains.view(-1, *[1] * (p.dim() - 1)).to(p.device)
+        sel = p > 0 if sign == "positive" else p < 0
+        p.copy_(torch.where(sel, p * g, p))
+    return model

@@ -15,6 +15,10 @@ What each lesion edits:
 - `slow_conduction`:  Connection.delay_s (longer and jittered, per synapse or per axon).
 - `shift_thresholds`: Population.thresh_shift (fraction of v_thresh - v_reset).
 - `add_noise`:        Population.noise_sigma (same unit).
+- `underprune`:       w of the weakest synapses (replaced by draws from the connection's weights).
+- `scale_incoming`:   w of each neuron's excitatory synapses, one factor per neuron.
+- `deafferent`:       alive of input (source) neurons, and i_ext_amp of their targets
+                      (the spontaneous drive they keep).
 
 Populations default to every hidden population (one that both receives and
 sends connections), never an input population; connections default to all.
@@ -337,3 +341,99 @@ def slow_conduction(spec: NetworkSpec, extra_s: float = 0.0, jitter_s: float = 0
 def silent_fraction(spec: NetworkSpec, population: str) -> float:
     """Fraction of a population's neurons that are removed."""
     return float(1.0 - spec.populations[population].alive.mean())
+
+
+def underprune(spec: NetworkSpec, fraction: float, connections=None, *, seed: int = 0) -> NetworkSpec:
+    """Keep synapses that developmental pruning would have removed (under-pruning).
+
+    In each connection, the round(fraction * n) weakest of its n transmitting synapses
+    (smallest |w|, ties at random) get weights drawn at random, with replacement, from the
+    connection's own transmitting weights (signs included in a "signed" connection):
+    connections of typical strength whose targets learning did not select (Tang et al.
+    2014, Neuron 83:1131: deficient spine pruning in ASD cortex). A connection whose
+    weights are all equal is unchanged (its weakest synapses are typical ones).
+    Returns an edited copy.
+    """
+    fraction = _fraction(fraction)
+    names = _connections(spec, connections)
+    spec = copy.deepcopy(spec)
+    for key, name in enumerate(names):
+        c = spec.connections[name]
+        present = np.flatnonzero(c.transmits)
+        k = int(round(fraction * len(present)))
+        if k == 0:
+            continue
+        rng = _rng(seed, key)
+        weakest = present[np.lexsort((rng.random(len(present)), np.abs(c.w[present])))[:k]]
+        w = c.w.copy()
+        w[weakest] = rng.choice(c.w[present], size=k, replace=True)
+        c.w = w
+    return spec
+
+
+def scale_incoming(spec: NetworkSpec, connection: str, gains) -> NetworkSpec:
+    """Multiply each postsynaptic neuron's excitatory synapses in `connection` by its own gain.
+
+    gains: (n_post,) factors >= 0. Excitatory means w > 0 in a "signed" connection and the
+    whole connection when its kind is "exc" (an "inh" connection is refused): homeostatic
+    synaptic scaling, one factor for all excitatory synapses of a neuron (Turrigiano et
+    al. 1998, Nature 391:892; `synapses.SynapticScaling` is the rule in time).
+    Returns an edited copy.
+    """
+    name = _connections(spec, connection)[0]
+    c = spec.connections[name]
+    n_post = spec.populations[c.post].n
+    gains = np.asarray(gains, dtype=float)
+    if gains.shape != (n_post,) or np.any(gains < 0) or not np.all(np.isfinite(gains)):
+        raise ValueError(f"gains must be ({n_post},) finite factors >= 0, one per neuron of {c.post!r}, "
+                         f"got shape {gains.shape}")
+    if c.kind == "inh":
+        raise ValueError(f"connection {name!r} is inhibitory; synaptic scaling here acts on excitatory "
+                         "synapses (kind 'exc' or the w > 0 entries of a 'signed' connection)")
+    spec = copy.deepcopy(spec)
+    c = spec.connections[name]
+    c.w = np.where(c.w > 0, c.w * gains[c.j], c.w) if c.kind == "signed" else c.w * gains[c.j]
+    return spec
+
+
+def deafferent(spec: NetworkSpec, fraction: float, population: str | None = None, *,
+               spont_hz: float = 0.0, seed: int = 0) -> NetworkSpec:
+    """Deafferentation: round(fraction * n) input neurons (fibres), drawn at random, lose
+    their stimulus-driven firing (alive = False: their synapses carry no input).
+
+    spont_hz > 0: the lost fibres keep a spontaneous rate (auditory-nerve fibres keep
+    theirs after cochlear damage; Schaette & Kempter 2006, Eur J Neurosci 23:3124): the
+    mean current their synapses would carry at spont_hz is added to each target neuron's
+    constant current (`Population.i_ext_amp`; current-based synapses, CurrentDelta or
+    CurrentExp, only).
+    population: the source population (default: the network's only source population).
+    Returns an edited copy.
+    """
+    from .simulate import _mean_drive
+
+    fraction = _fraction(fraction)
+    if spont_hz < 0 or not np.isfinite(spont_hz):
+        raise ValueError(f"spont_hz must be a finite rate >= 0, got {spont_hz}")
+    sources = [p for p, pop in spec.populations.items() if pop.is_source]
+    if population is None:
+        if len(sources) != 1:
+            raise ValueError(f"name the input population to deafferent; source populations: "
+                             f"{', '.join(sources) or 'none'}")
+        population = sources[0]
+    if population not in sources:
+        raise ValueError(f"{population!r} is not a source (input) population; choose from: "
+                         f"{', '.join(sources)}")
+    spec = copy.deepcopy(spec)
+    pop = spec.populations[population]
+    alive = np.flatnonzero(pop.alive)
+    lost = _rng(seed, 0).choice(alive, size=int(round(fraction * len(alive))), replace=False)
+    if spont_hz > 0:
+        for c in spec.connections.values():
+            if c.pre != population:
+                continue
+            post = spec.populations[c.post]
+            hit = np.isin(c.i, lost) & c.transmits
+            drive = _mean_drive(c.model, c.signed_w()[hit], spont_hz, post.model)  # (n_hit,) amp
+            post.i_ext_amp = post.i_ext_amp + np.bincount(c.j[hit], weights=drive, minlength=post.n)
+    pop.alive[lost] = False
+    return spec

@@ -392,7 +392,9 @@ def _synapses(spec, cname, c, groups, lay):
     # constant per spike instead of gathering a per-synapse array, as hand-written code does
     shared = (not model.plastic and not model.synapse_equations() and c.normalize is None
               and f"{cname}.w" not in spec.record.final and len(w) > 0 and np.all(w == w[0]))
-    eqs = [f"w : {uname}" + (" (shared, constant)" if shared else "")]
+    # a rule that integrates w (synapses.SynapticScaling: "dw/dt = ...") declares it itself
+    eqs = [] if re.search(r"^\s*dw/dt", model.synapse_equations(), re.M) else \
+        [f"w : {uname}" + (" (shared, constant)" if shared else "")]
     if model.synapse_equations():
         eqs.append(model.synapse_equations())
     ns = dict(model.synapse_namespace())

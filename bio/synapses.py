@@ -32,6 +32,10 @@ namespace, so two plastic pathways never clash.
 - `PreTraceSTDP`    presynaptic-trace rule (Diehl & Cook 2015, Eq. 3)
 - `TsodyksMarkram`  short-term depression/facilitation (Tsodyks & Markram
                     1997; Markram, Wang & Tsodyks 1998)
+- `SynapticScaling` homeostatic multiplicative scaling of a neuron's excitatory
+                    synapses towards a target rate (Turrigiano et al. 1998; van
+                    Rossum, Bi & Turrigiano 2000); `scaling_steady_state` is its
+                    fixed point for rectified-linear rate neurons, in closed form
 - `MaxPoolGate`     passes a spike only when it raises the running maximum of
                     the spike counts in a pooling window (ANN conversion)
 `Normalize` (a field of `bio.spec.Connection`) rescales each neuron's incoming
@@ -470,6 +474,106 @@ class TsodyksMarkram(_Wrapper):
 
     def synapse_init(self) -> dict:
         return {"R": 1.0}
+
+
+# ---------------------------------------------------------------------------
+# Homeostatic plasticity
+# ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SynapticScaling(_Wrapper):
+    """Homeostatic synaptic scaling (Turrigiano et al. 1998, Nature 391:892; the rule of
+    van Rossum, Bi & Turrigiano 2000, J Neurosci 20:8812).
+
+    Each synapse keeps a slow trace r of its postsynaptic neuron's rate (Hz): r decays
+    with tau_rate and jumps by 1/tau_rate at each postsynaptic spike. Its weight follows
+        dw/dt = w (1 - r / target) / tau_hom     for w > 0 (excitatory synapses),
+    i.e. van Rossum et al.'s dw/dt = beta w (a_goal - a) with beta = 1/(target tau_hom):
+    a neuron firing below `target` scales all its excitatory synapses up by one common
+    factor, above it down, so the ratios between its weights are kept (Turrigiano et
+    al. 1998: mEPSC amplitude distributions scale multiplicatively). Negative (inhibitory)
+    weights of a signed pathway are left alone. All synapses of a neuron see the same
+    spikes, so their traces are equal and one factor acts on them all. The traces and
+    the weights are synapse state: they carry over sample onsets (only the neurons are
+    reset). tau_hom must be well above tau_rate (the trace must average the rate before
+    the weights move, or the loop oscillates).
+
+    on:       the base synapse model whose weight is scaled.
+    target:   the neuron's target rate (Brian2 Hz), > 0.
+    tau_hom:  time constant of the scaling (relative change of w per unit relative rate error).
+    tau_rate: time constant of the rate trace.
+    Usage: SynapticScaling(CurrentExp("exc"), target=10*Hz, tau_hom=2*second).
+    """
+
+    on: object
+    target: Quantity = _q(10 * b2.Hz)
+    tau_hom: Quantity = _q(2 * b2.second)
+    tau_rate: Quantity = _q(200 * ms)
+
+    def __post_init__(self):
+        self._check_base()
+        for what, value, unit in (("target", self.target, b2.Hz), ("tau_hom", self.tau_hom, b2.second),
+                                  ("tau_rate", self.tau_rate, b2.second)):
+            if not isinstance(value, Quantity) or not b2.have_same_dimensions(value, unit) \
+                    or not float(np.asarray(value)) > 0:
+                raise ValueError(f"SynapticScaling {what} must be a positive Brian2 quantity in "
+                                 f"{unit!r}, got {value!r}")
+
+    def synapse_equations(self) -> str:
+        unit = unit_name(self.on.weight_unit)
+        return ("dhom_r/dt = -hom_r/hom_tau_rate : Hz (clock-driven)\n"
+                f"dw/dt = int(w > hom_w0)*w*(1 - hom_r/hom_target)/hom_tau : {unit} (clock-driven)")
+
+    def on_pre(self) -> str:
+        return self.on.transmit()
+
+    def on_post(self) -> str:
+        return "hom_r += 1/hom_tau_rate"
+
+    def synapse_namespace(self) -> dict:
+        return {"hom_target": self.target, "hom_tau": self.tau_hom, "hom_tau_rate": self.tau_rate,
+                "hom_w0": 0 * self.on.weight_unit}
+
+    def synapse_init(self) -> dict:
+        return {"hom_r": self.target}  # start at the set point: no transient while the trace fills
+
+
+def scaling_steady_state(pos, rest, target, g_max: float = 100.0, iters: int = 60) -> np.ndarray:
+    """The fixed point of `SynapticScaling` for rectified-linear rate neurons, in closed form.
+
+    A neuron whose rate on input sample s is relu(g * pos[s] + rest[s]) (an ideal IF neuron
+    under constant drive, a ReLU unit) and whose excitatory synapses are all scaled by g
+    stops changing when its mean rate over the samples equals its target:
+        mean_s relu(g pos[s] + rest[s]) = target.
+    pos:    (S, n) drive through the scaled (excitatory) synapses, >= 0, per sample and neuron.
+    rest:   (S, n) every other drive (inhibitory synapses, bias, constant currents).
+    target: (n,) target mean rates, in the unit of pos and rest.
+    Returns (n,) gains g in [0, g_max]: the root, found by bisection (the mean is
+    non-decreasing in g); a target out of reach gives the nearest end (0 or g_max); a
+    target of 0 gives the largest g that keeps the neuron silent (scaling down stops
+    there). A neuron already at its target with g = 1 keeps g = 1.
+    """
+    pos, rest = np.asarray(pos, dtype=float), np.asarray(rest, dtype=float)
+    target = np.asarray(target, dtype=float)
+    if pos.ndim != 2 or pos.shape != rest.shape or target.shape != pos.shape[1:]:
+        raise ValueError(f"pos and rest must be (samples, neurons) of one shape and target (neurons,), "
+                         f"got {pos.shape}, {rest.shape}, {target.shape}")
+    if np.any(pos < 0):
+        raise ValueError("pos is the drive through excitatory synapses and must be >= 0")
+
+    def mean_rate(g):  # (n,)
+        return np.maximum(g[None, :] * pos + rest, 0.0).mean(axis=0)
+
+    lo, hi = np.zeros(len(target)), np.full(len(target), float(g_max))
+    silent = target <= 0  # scaling down stops as soon as the neuron falls silent: the largest such g
+    for _ in range(iters):  # else the smallest g whose mean rate reaches the target
+        mid = 0.5 * (lo + hi)
+        rate = mean_rate(mid)
+        up = np.where(silent, rate <= 0, rate < target)
+        lo, hi = np.where(up, mid, lo), np.where(up, hi, mid)
+    g = np.where(silent, lo, hi)
+    at_target = np.isclose(mean_rate(np.ones(len(target))), target, rtol=1e-12, atol=0)
+    return np.where(at_target, 1.0, g)
 
 
 # ---------------------------------------------------------------------------

@@ -26,8 +26,12 @@ import numpy as np
 from torch import nn
 
 from ann import lesion as ann_lesion
+from bio import layered as bio_layered
 from bio import lesion as bio_lesion
 from bio import neurons as bio_neurons
+from bio import simulate as bio_simulate
+from bio import synapses as bio_synapses
+from brian2 import farad as bio_farad
 from bio.spec import NetworkSpec
 
 from .systems import is_system
@@ -42,6 +46,18 @@ MS_JITTER_S = 2e-3
 MS_BLOCK = 0.5
 MS_NOISE = 0.5  # ANN analogue of temporal dispersion: activation noise std, relative
 PARKINSON_MAX_SHIFT = 1e6  # a threshold this far away is never reached (severity 1)
+# Autism: at severity 1 the weakest AUTISM_UNDERPRUNE of each layer's synapses are spurious,
+# as many as normal development prunes: dendritic spine density falls by ~45% from childhood
+# to late adolescence in control temporal cortex, by ~16% in ASD (Tang et al. 2014, Neuron
+# 83:1131). Excitatory weights grow by (1 + s), inhibitory ones shrink by 1 / (1 + s): the
+# E/I ratio rises by (1 + s)**2, split evenly on a log scale between the two sides.
+AUTISM_UNDERPRUNE = 0.45
+# Tinnitus: spontaneous level of an auditory-nerve fibre as a fraction of its maximal
+# (stimulus-driven) rate: most cat fibres fire spontaneously above 18 spikes/s, up to ~100,
+# against driven maxima of a few hundred (Liberman 1978, J Acoust Soc Am 63:442).
+TINNITUS_SPONT = 0.1
+TINNITUS_PROBES = 256   # samples of the environment whose mean activity homeostasis restores
+TINNITUS_MAX_GAIN = 10.0  # a neuron left with no driven input does not scale without bound
 
 
 class _Mechanism(NamedTuple):
@@ -111,6 +127,41 @@ def _graded_recurrence(core) -> bool:
     return any(len(np.unique(np.abs(core.connections[n].w))) > 1 for n in recurrent_connections(core))
 
 
+def _input_layer(core):
+    """(name of the first weighted layer, its nn.Linear) of a torch model, or None."""
+    names = ann_lesion.weighted_layers(core)
+    if not names:
+        return None
+    module = dict(core.named_modules())[names[0]]
+    return (names[0], module) if isinstance(module, nn.Linear) else None
+
+
+def _input_connections(spec: NetworkSpec) -> builtins.list[str]:
+    return [n for n, c in spec.connections.items() if spec.populations[c.pre].is_source]
+
+
+def _rate_linear_input(core) -> bool:
+    """True when the neurons that receive the input fibres fire at relu(drive) with the
+    drive linear in their input weights, so that the steady state of synaptic scaling has
+    a closed form (bio.synapses.scaling_steady_state): a first Linear layer followed by a
+    ReLU; or ideal integrate-and-fire neurons (reset by subtraction, no noise) behind
+    current-based synapses from an input coded as rates (meta['rate_hz'], bio.layered)."""
+    if isinstance(core, nn.Module):
+        first, hidden = _input_layer(core), ann_lesion.hidden_layers(core)
+        return first is not None and bool(hidden) and \
+            isinstance(dict(core.named_modules())[hidden[0]], nn.ReLU)
+    names = _input_connections(core)
+    if "rate_hz" not in core.meta or not names:
+        return False
+    for n in names:
+        c, post = core.connections[n], core.populations[core.connections[n].post]
+        if not (isinstance(post.model, bio_neurons.IF) and post.model.reset == "subtract"
+                and post.noise_sigma == 0 and isinstance(c.model, (bio_synapses.CurrentDelta,
+                                                                   bio_synapses.CurrentExp))):
+            return False
+    return True
+
+
 REQUIREMENTS = {
     "not_homogeneous": (_not_homogeneous, "its units are positively homogeneous (ReLU units or ideal "
                         "integrate-and-fire neurons): a uniform gain or a uniform per-neuron rescaling "
@@ -120,6 +171,11 @@ REQUIREMENTS = {
                     "(use 'neurodegeneration')"),
     "graded_recurrence": (_graded_recurrence, "it has no recurrent (working-memory) connections with "
                           "graded weights for weakest-first pruning to act on"),
+    "rate_linear_input": (_rate_linear_input, "the neurons behind its input fibres are not rectified-"
+                          "linear in their input weights (leaky or conductance-based neurons, a "
+                          "winner-take-all, a convolution), so the steady state of homeostatic "
+                          "scaling has no closed form there; running bio.synapses.SynapticScaling "
+                          "to convergence on this system is not implemented"),
 }
 
 
@@ -150,6 +206,81 @@ def _schizophrenia_bio(spec, s, seed):
 def _schizophrenia_ann(model, s, seed):
     layers = [n for n, m in model.named_modules() if isinstance(m, ann_lesion.RECURRENT)]
     return ann_lesion.prune(model, s, layers, method="magnitude", weights="weight_hh", seed=seed)
+
+
+def _autism_ann(model, s, seed):
+    model = ann_lesion.underprune(model, AUTISM_UNDERPRUNE * s, seed=seed)
+    model = ann_lesion.scale_weights(model, 1.0 + s, sign="positive")
+    return ann_lesion.scale_weights(model, 1.0 / (1.0 + s), sign="negative")
+
+
+def _autism_bio(spec, s, seed):
+    spec = bio_lesion.underprune(spec, AUTISM_UNDERPRUNE * s, seed=seed)
+    spec = bio_lesion.scale_weights(spec, 1.0 + s, which="exc")
+    return bio_lesion.scale_weights(spec, 1.0 / (1.0 + s), which="inh")
+
+
+def environment(n_in: int, seed: int) -> np.ndarray:
+    """(TINNITUS_PROBES, n_in) input intensities in [0, 1], each uniform and independent: the
+    environment over which homeostasis holds each neuron's mean activity (Schaette &
+    Kempter 2006 average over the sound levels of an acoustic environment)."""
+    return np.random.default_rng([int(seed), 77]).uniform(0.0, 1.0, (TINNITUS_PROBES, int(n_in)))
+
+
+def spontaneous_input(n_in: int) -> np.ndarray:
+    """(1, n_in) the silent stimulus: every fibre at its spontaneous level TINNITUS_SPONT."""
+    return np.full((1, int(n_in)), TINNITUS_SPONT)
+
+
+def _tinnitus_ann(model, s, seed):
+    name, layer = _input_layer(model)
+    W = layer.weight.detach().double().cpu().numpy()  # (n_out, n_in)
+    b = layer.bias.detach().double().cpu().numpy() if layer.bias is not None else np.zeros(len(W))
+    x = environment(W.shape[1], seed)
+    target = np.maximum(x @ W.T + b, 0.0).mean(axis=0)  # (n_out,) pre-lesion mean activity
+    sick = ann_lesion.deafferent(model, s, level=TINNITUS_SPONT, seed=seed)
+    x[:, ann_lesion.fibres(sick)] = TINNITUS_SPONT  # lost fibres: spontaneous level only
+    gains = bio_synapses.scaling_steady_state(x @ np.maximum(W, 0).T, x @ np.minimum(W, 0).T + b, target,
+                                              TINNITUS_MAX_GAIN)
+    return ann_lesion.scale_incoming(sick, name, gains)
+
+
+def _drive_hz(spec, cname, x, rate_hz):
+    """(S, n_post) drive of connection cname's targets for fibre intensities x (S, n_pre), in
+    threshold crossings per second of an ideal IF neuron, split (excitatory, the rest)."""
+    c, post = spec.connections[cname], spec.populations[spec.connections[cname].post]
+    keep = c.active(spec.populations)
+    cur = bio_simulate._mean_drive(c.model, c.signed_w()[keep], rate_hz, post.model)  # (n,) amp per unit x
+    per_hz = cur / (bio_layered.threshold_distance(post.model) * float(post.model.capacitance / bio_farad))
+    exc = per_hz > 0
+    i, j = c.i[keep], c.j[keep]
+
+    def summed(sel):  # (S, n_post)
+        W = np.zeros((spec.populations[c.pre].n, post.n))
+        np.add.at(W, (i[sel], j[sel]), per_hz[sel])
+        return x @ W
+
+    return summed(exc), summed(~exc)
+
+
+def _tinnitus_bio(spec, s, seed):
+    rate_hz = float(spec.meta["rate_hz"])
+    names = _input_connections(spec)
+    source = spec.connections[names[0]].pre
+    lost = ~bio_lesion.deafferent(spec, s, source, seed=seed).populations[source].alive & \
+        spec.populations[source].alive
+    x = environment(spec.populations[source].n, seed)
+    x_sick = np.where(lost[None, :], TINNITUS_SPONT, x)
+    for cname in names:  # the lost fibres' spontaneous drive still runs through (scaled) synapses
+        post = spec.populations[spec.connections[cname].post]
+        bias = post.i_ext_amp / (bio_layered.threshold_distance(post.model)
+                                 * float(post.model.capacitance / bio_farad))
+        exc, inh = _drive_hz(spec, cname, x, rate_hz)
+        target = np.maximum(exc + inh + bias, 0.0).mean(axis=0)
+        exc, inh = _drive_hz(spec, cname, x_sick, rate_hz)
+        gains = bio_synapses.scaling_steady_state(exc, inh + bias, target, TINNITUS_MAX_GAIN)
+        spec = bio_lesion.scale_incoming(spec, cname, gains)
+    return bio_lesion.deafferent(spec, s, source, spont_hz=TINNITUS_SPONT * rate_hz, seed=seed)
 
 
 _REGISTRY: dict[str, _Mechanism] = {
@@ -251,6 +382,38 @@ _REGISTRY: dict[str, _Mechanism] = {
         lambda m, s, seed: ann_lesion.ablate(m, s, mode="patch", seed=seed),
         lambda n, s, seed: bio_lesion.remove_neurons(n, s, mode="patch", seed=seed),
         ("topographic",)),
+    "autism": _Mechanism(
+        "Raised excitation/inhibition ratio with under-pruning. E/I: every excitatory synapse "
+        "(the positive weights of an ANN and of its converted network, the 'exc' connections "
+        "of a spiking network) is strengthened by (1 + severity) and every inhibitory one "
+        "weakened by 1 / (1 + severity), so the ratio rises by (1 + severity)^2 (Rubenstein & "
+        "Merzenich 2003, Genes Brain Behav 2:255; Nelson & Valakh 2015, Neuron 87:684). "
+        f"Under-pruning: in every layer (connection) the weakest {AUTISM_UNDERPRUNE:g} x severity "
+        "of the synapses persist as spurious ones: they take weights drawn at random from the "
+        "layer's own weight distribution (signs included) in place of the near-zero weights "
+        "learning left them; at severity 1 as many as normal development prunes (spine density "
+        "falls ~45% from childhood to adolescence in control cortex, ~16% in ASD: Tang et al. "
+        "2014, Neuron 83:1131). Unlike a uniform gain, both parts change which units win, so "
+        "the disorder acts on ReLU and integrate-and-fire networks; a spiking connection whose "
+        "weights are all equal (fixed pathways) has no weakest synapses and is only rescaled.",
+        _autism_ann, _autism_bio),
+    "tinnitus": _Mechanism(
+        "Deafferentation followed by homeostatic synaptic scaling (Schaette & Kempter 2006, Eur J "
+        "Neurosci 23:3124). A random fraction (= severity) of the input fibres loses its "
+        "stimulus-driven response and keeps only its spontaneous level "
+        f"({TINNITUS_SPONT:g} of the maximal rate; Liberman 1978, J Acoust Soc Am 63:442). Each "
+        "neuron receiving the fibres (the first hidden layer) then scales all its excitatory "
+        "synapses by one factor (Turrigiano et al. 1998, Nature 391:892; bio.synapses."
+        "SynapticScaling) until its mean activity over the environment (`environment`: "
+        f"{TINNITUS_PROBES} stimuli of independent uniform intensities) is back at its pre-lesion "
+        "value; the factor is the rule's steady state in closed form (bio.synapses."
+        f"scaling_steady_state, at most {TINNITUS_MAX_GAIN:g}), for ReLU units and ideal IF "
+        "neurons alike. Mean driven activity is restored, but the lost fibres' spontaneous "
+        "drive is amplified with the rest: activity under the silent stimulus "
+        "(`spontaneous_input`) rises, the hyperactivity that correlates with tinnitus. Systems "
+        "whose input neurons are leaky, conductance-based or in a winner-take-all have no "
+        "closed form and are declared not to apply.",
+        _tinnitus_ann, _tinnitus_bio, ("rate_linear_input",)),
 }
 
 NAMES = tuple(_REGISTRY)
