@@ -16,12 +16,16 @@ word detection based on Elman (1990)"), rebuilt on the Elman-style grammar of
 - The listener (`Listener`: an Elman network, `nn.RNN` + a linear read-out at every
   step) reports, at every step, the word it hears or "nothing" (class 0, `SILENCE`);
   word w of `WORDS` is class w + 1.
+- Its spiking counterpart (`SpikingListener`: a recurrent LIF layer, ann.spiking.SpikingMLP
+  with recurrent=True, trained with surrogate gradients) hears the same stream, each word
+  held for `steps_per_word` LIF steps, and reports the same classes from its leaky read-out.
 
     stream = WordStream(phonetic_codes(16, seed=0), noise_sd=0.6)
     x, y = stream.sample(32, 40, np.random.default_rng(0))   # (32, 40, 16), (32, 40)
     net = Listener(16, 64)
     train_listener(net, stream, steps=1500, seed=0)
     s = scores(percepts(net, x), y)   # detection, hallucination_rate, silence_confidence
+    spk = SpikingListener(16, 64)      # same interface: train_listener, percepts, scores
 
 Measures (`scores`): word detection = fraction of word steps whose most probable class
 is the word spoken; hallucination rate = fraction of silent steps on which the listener
@@ -39,9 +43,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from ann import grammar
+from ann.spiking import SpikingMLP
 
-__all__ = ["WORDS", "SILENCE", "phonetic_codes", "WordStream", "Listener", "train_listener",
-           "percepts", "scores", "silence_memory_units"]
+__all__ = ["WORDS", "SILENCE", "phonetic_codes", "WordStream", "Listener", "SpikingListener",
+           "train_listener", "percepts", "scores", "silence_memory_units"]
 
 SILENCE = 0  # class of "no word heard"
 WORDS = tuple(w for w in grammar.VOCABULARY if w not in (grammar.PAD, grammar.END))  # class = index + 1
@@ -145,10 +150,65 @@ class Listener(nn.Module):
         return self.head(h)  # (B, T, V + 1)
 
 
-def train_listener(model: Listener, stream: WordStream, steps: int = 1500, batch: int = 32,
+class SpikingListener(nn.Module):
+    """The Elman listener's spiking counterpart: a recurrent LIF layer (`snn`, an
+    ann.spiking.SpikingMLP with recurrent=True, one hidden layer) that reports at every
+    step the word it hears, or nothing, from its leaky read-out.
+
+    Each word (or silent step) is held for `steps_per_word` LIF steps of dt_ms; the
+    dynamics are those of ann/spiking.py, per LIF step t:
+        v[t] = beta v[t-1] + W x[t] + b + V s[t-1],  s[t] = H(v[t] - threshold), v -= threshold s[t]
+        u[t] = beta u[t-1] + W_out s[t] + b_out       (non-spiking read-out)
+    and the logits of a word step are u at that word's last LIF step. V (`snn.hidden[0].rec`)
+    are the working-memory connections; W, W_out are `snn.hidden[0].fc`, `snn.readout.fc`.
+    Why a small beta (0.5: tau_m = -dt/ln(beta) = 1.4 dt): the read-out must report the word
+    of this step, not a leaky sum of the last ones, and the hidden layer should carry the
+    sentence context in its recurrent weights (what pruning removes), as the Elman network
+    does, rather than in a slow membrane. Input (B, T, n_features) -> logits
+    (B, T, len(WORDS) + 1), class 0 = silence; `spikes(x)` -> (T * steps_per_word, B, hidden).
+    """
+
+    task = "sequence_labelling"
+
+    def __init__(self, n_features: int = 16, hidden: int = 64, steps_per_word: int = 1,
+                 beta: float = 0.5, threshold: float = 1.0, slope: float = 10.0, dt_ms: float = 1.0):
+        super().__init__()
+        if int(steps_per_word) < 1:
+            raise ValueError(f"steps_per_word must be >= 1, got {steps_per_word}")
+        self.snn = SpikingMLP(int(n_features), [int(hidden)], len(WORDS) + 1, recurrent=True,
+                              beta=beta, threshold=threshold, T=int(steps_per_word), dt_ms=dt_ms,
+                              slope=slope)
+        self.config = dict(n_features=int(n_features), hidden=int(hidden),
+                           steps_per_word=int(steps_per_word), beta=float(beta),
+                           threshold=float(threshold), slope=float(slope), dt_ms=float(dt_ms))
+
+    def lif_input(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, F) words -> (B, T * steps_per_word, F): each word held for its LIF steps, the
+        sequence the SpikingMLP (and its Brian2 twin, bridge.torch_snn) is run on."""
+        return x.repeat_interleave(self.config["steps_per_word"], dim=1)
+
+    def _run(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """spikes (T k, B, H) and read-out membrane (T k, B, V + 1) for x (B, T, F)."""
+        layer = self.snn.hidden[0]
+        s = layer.integrate(layer.fc(self.lif_input(x).transpose(0, 1)))[0]  # (T k, B, H)
+        return s, self.snn.readout(s)  # (T k, B, V + 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        k = self.config["steps_per_word"]
+        u = self._run(x)[1][k - 1::k]  # (T, B, V + 1): each word's last LIF step
+        return u.transpose(0, 1)  # (B, T, V + 1)
+
+    @torch.no_grad()
+    def spikes(self, x: torch.Tensor) -> torch.Tensor:
+        """Hidden spikes (T * steps_per_word, B, hidden), 0/1 float."""
+        return self._run(x)[0]
+
+
+def train_listener(model: Listener | SpikingListener, stream: WordStream, steps: int = 1500, batch: int = 32,
                    length: int = 40, lr: float = 3e-3, seed: int = 0) -> list[float]:
-    """Train `model` in place with Adam on fresh streams (every batch is new: no finite
-    training set to overfit), cross-entropy of the class at every step. Returns the loss of
+    """Train `model` (a Listener or a SpikingListener: surrogate gradients through time) in
+    place with Adam on fresh streams (every batch is new: no finite training set to
+    overfit), cross-entropy of the class at every step. Returns the loss of
     every step. The streams come from `seed`; the initial weights are the caller's (seed
     torch before building the model)."""
     if int(steps) < 1 or int(batch) < 1 or int(length) < 1:

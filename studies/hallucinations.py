@@ -1,4 +1,5 @@
-"""Hoffman & McGlashan (1997) reproduced: pruning an Elman listener's working memory, and hallucinated words.
+"""Hoffman & McGlashan (1997) reproduced: pruning the working memory of an Elman listener and of its
+spiking counterpart, and hallucinated words.
 
 Question (Hoffman & McGlashan 1997, Am J Psychiatry 154:1683): a recurrent
 (Elman) network perceives words through noise, helped by its working memory of
@@ -48,7 +49,28 @@ pattern matched to words. `nonlinearity` is a sweep because the answer depends
 on it (see the README): "relu" units are non-negative like the logistic units
 of Elman's networks, "tanh" units are symmetric.
 
-Answer the figure gives: per nonlinearity, percent correct word detection and
+The spiking counterpart (`network` "spiking"; its rows have nonlinearity "lif"):
+`ann.word_stream.SpikingListener`, a recurrent layer of `hidden` leaky
+integrate-and-fire neurons (ann.spiking.SpikingMLP, recurrent=True) with a
+non-spiking leaky read-out, hears the same streams one word per LIF step
+(`steps_per_word` = 1: the spiking step is the Elman step, and the recurrent
+weights V are the only path by which one word's context reaches the next beyond
+the membrane's decay beta = 0.5 per step) and reports from its read-out membrane
+at every step. It is trained like the Elman listener (same streams, loss, Adam,
+batches), by surrogate gradients through time, and scored the same way. Its three
+lesions are made on its Brian2 twin (`bridge.torch_snn.to_brian`: the same network
+as a bio NetworkSpec whose Brian2 run gives the same spikes) by the library's
+spiking mechanisms and read back into torch (`to_torch`) for the sweep:
+pruning = `bridge.disorders` "schizophrenia" on the spec (the smallest |w| of the
+recurrent connection hidden1->hidden1); cell_loss = "neurodegeneration" on the
+spec (dead neurons lose every synapse); memory_cell_loss =
+`bio.lesion.block_conduction` of the recurrent axons of a fraction of the neurons
+(they still hear and drive the read-out). With 2 LIF steps per word (tried at
+TINY size) the healthy listener detects more words, but pruning produced no
+hallucinations up to 90%, so the counterpart that steps with the Elman network
+is the one swept.
+
+Answer the figure gives: per network (Elman relu, Elman tanh, spiking LIF), percent correct word detection and
 the hallucination rate against the fraction of working-memory connections
 removed, for pruning and both cell losses (mean and 95% bootstrap interval over
 seeds); `summary` puts our numbers beside the paper's claims.
@@ -62,17 +84,23 @@ import numpy as np
 
 from .params import axis, param
 
-VERSION = 1
+VERSION = 2  # 2: the spiking counterpart (network axis)
+NETWORKS = ("elman", "spiking")
 LESIONS = ("pruning", "cell_loss", "memory_cell_loss")
 PAPER_ONSET = 0.65  # Hoffman & McGlashan 1997 (abstract): gains up to 65% pruning, hallucinations beyond
 LABELS = {"pruning": "pruning, weakest first", "cell_loss": "cell loss (hidden units)",
           "memory_cell_loss": "cell loss (working-memory units)"}
 METRICS = ("detection", "hallucination_rate", "silence_confidence")
+# the figure's rows and the summary's sections, one per listener: its nonlinearity names it
+# (the spiking listener's points carry "lif")
+LISTENERS = {"relu": "Elman, relu", "tanh": "Elman, tanh", "lif": "spiking, LIF"}
 
 
 @dataclass(frozen=True)
 class Params:
-    nonlinearity: tuple[str, ...] = axis("relu", "tanh", choices=("relu", "tanh"))
+    network: tuple[str, ...] = axis(*NETWORKS, choices=NETWORKS)
+    # the Elman units' nonlinearity; the spiking listener's points carry "lif" (set by grid())
+    nonlinearity: tuple[str, ...] = axis("relu", "tanh", choices=("relu", "tanh", "lif"))
     # fractions of the recurrent (working-memory) weights each lesion removes; the table's
     # column recurrent_lost
     fractions: tuple[float, ...] = param((0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.65, 0.7, 0.8, 0.9),
@@ -89,6 +117,8 @@ class Params:
     n_test: int = param(300, at_least=1)            # test streams
     test_length: int = param(60, at_least=1)        # steps per test stream
     threshold: float = param(0.5, above=0.0, below=1.0)  # confidence of a percept
+    beta: float = param(0.5, above=0.0, below=1.0)  # spiking listener: membrane decay per LIF step
+    steps_per_word: int = param(1, at_least=1)      # spiking listener: LIF steps each word is heard
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
 
 
@@ -98,7 +128,18 @@ QUICK = Params(fractions=(0.0, 0.2, 0.4, 0.5, 0.6, 0.65, 0.7, 0.8, 0.9), train_s
                n_test=200, seeds=(0, 1, 2))
 
 
+def grid(p: Params) -> list[dict]:
+    """The Elman listener with each nonlinearity, and the spiking listener (nonlinearity "lif"),
+    for every seed."""
+    nets = [(net, nl) for net in p.network
+            for nl in (p.nonlinearity if net == "elman" else ("lif",))]
+    return [{"network": net, "nonlinearity": nl, "seed": s} for net, nl in nets for s in p.seeds]
+
+
 def check(p: Params) -> None:
+    if p.network == "elman" and p.nonlinearity == "lif":
+        raise ValueError("nonlinearity 'lif' belongs to the spiking listener (network spiking); "
+                         "the Elman listener takes relu or tanh")
     if len(p.gap_steps) != 2 or p.gap_steps[0] > p.gap_steps[1]:
         raise ValueError(f"gap_steps must be two numbers (shortest, longest), shortest <= longest, "
                          f"got {p.gap_steps}")
@@ -108,23 +149,58 @@ def check(p: Params) -> None:
 
 
 def listener(p: Params, seed: int):
-    """The trained listener and its word stream (seeded: codes, initial weights, streams)."""
+    """The trained listener of p.network and its word stream (seeded: codes, initial weights,
+    streams)."""
     import torch
 
     from ann import word_stream as ws
 
     stream = ws.WordStream(ws.phonetic_codes(p.n_features, seed=seed), p.noise_sd, tuple(p.gap_steps))
     torch.manual_seed(seed)
-    net = ws.Listener(p.n_features, p.hidden, p.nonlinearity)
+    if p.network == "spiking":
+        net = ws.SpikingListener(p.n_features, p.hidden, p.steps_per_word, beta=p.beta)
+    else:
+        net = ws.Listener(p.n_features, p.hidden, p.nonlinearity)
     ws.train_listener(net, stream, p.train_steps, p.batch, p.length, p.lr, seed=seed)
     return net, stream
 
 
+def spiking_lesioned_spec(net, lesion: str, lost: float, seed: int):
+    """(lesioned Brian2 twin, fraction of hidden units lost) of a SpikingListener, removing
+    `lost` of its H*H recurrent synapses: the listener's SpikingMLP as a bio NetworkSpec
+    (bridge.torch_snn.to_brian; it takes the signed, noisy input) edited by the library's
+    spiking lesions (see the module docstring)."""
+    from bio import lesion as bio_lesion
+    from bridge import disorders, torch_snn
+
+    spec = torch_snn.to_brian(net.snn, signed_input=True).spec
+    h = net.config["hidden"]
+    if lesion == "pruning":
+        return disorders.get("schizophrenia", lost, seed=seed).apply(spec), 0.0
+    if lesion == "cell_loss":
+        units = 1.0 - np.sqrt(1.0 - lost)  # (1 - u)^2 of the H^2 recurrent synapses survive
+        return disorders.get("neurodegeneration", units, seed=seed).apply(spec), round(units * h) / h
+    return (bio_lesion.block_conduction(spec, lost, ["hidden1->hidden1"], per="axon", seed=seed),
+            round(lost * h) / h)
+
+
 def lesioned(net, lesion: str, lost: float, seed: int):
-    """(lesioned copy, fraction of hidden units lost) removing `lost` of the recurrent weights."""
+    """(lesioned copy, fraction of hidden units lost) removing `lost` of the recurrent weights.
+    A SpikingListener is lesioned on its Brian2 twin (`spiking_lesioned_spec`) and read back
+    into a torch copy: a dead neuron's synapses become zero weights (it keeps its bias and
+    may spike, but nothing hears it)."""
+    import copy
+
     from ann import word_stream as ws
     from bridge import disorders
 
+    if isinstance(net, ws.SpikingListener):
+        from bridge import torch_snn
+
+        spec, units = spiking_lesioned_spec(net, lesion, lost, seed)
+        sick = copy.deepcopy(net)
+        sick.snn = torch_snn.to_torch(spec, net.snn)
+        return sick, units
     h = net.rnn.hidden_size
     if lesion == "pruning":
         return disorders.get("schizophrenia", lost, seed=seed).apply(net), 0.0
@@ -156,6 +232,12 @@ def point(p: Params, seed: int) -> dict:
                 out[m].append({"lesion": lesion, "recurrent_lost": float(lost), "units_lost": units,
                                "value": s[m]})
     return out
+
+
+def _listeners(table) -> list[str]:
+    """The nonlinearities in the table, in LISTENERS order (Elman first, then spiking)."""
+    have = set(table["nonlinearity"].unique())
+    return [nl for nl in LISTENERS if nl in have]
 
 
 def _per_seed(table, metric: str, nonlinearity: str, lesion: str):
@@ -195,12 +277,12 @@ def _ci(values, unit: str = "%") -> str:
 
 
 def summary(table) -> str:
-    """Our numbers beside the paper's claims, per nonlinearity (mean and 95% bootstrap CI over
-    seeds, in percent)."""
+    """Our numbers beside the paper's claims, per listener (Elman per nonlinearity, spiking;
+    mean and 95% bootstrap CI over seeds, in percent)."""
     lines = ["Hoffman & McGlashan (1997) vs this run; ours: mean [95% bootstrap CI] over "
              f"{table['seed'].nunique()} seed(s), percent"]
-    for nl in sorted(table["nonlinearity"].unique()):
-        lines.append(f"-- {nl} units --")
+    for nl in _listeners(table):
+        lines.append(f"-- {LISTENERS[nl]} --")
         levels, det = _per_seed(table, "detection", nl, "pruning")
         _, hal = _per_seed(table, "hallucination_rate", nl, "pruning")
         if len(levels):
@@ -235,10 +317,11 @@ def summary(table) -> str:
 def figures(table, out_dir: Path) -> list[Path]:
     """Laid out like the paper's figure: percent correct word detection (left) and the
     hallucination rate (right) against the fraction of working-memory connections removed,
-    pruning against cell loss; one row per nonlinearity; mean and 95% bootstrap CI over seeds."""
+    pruning against cell loss; one row per listener (Elman relu, Elman tanh, spiking LIF);
+    mean and 95% bootstrap CI over seeds."""
     from . import style
 
-    nls = sorted(table["nonlinearity"].unique())
+    nls = _listeners(table)
     fig, axes = style.figure(nrows=len(nls), ncols=2, squeeze=False)
     t = table.assign(value=100 * table["value"], recurrent_lost=100 * table["recurrent_lost"])
     levels = np.sort(t["recurrent_lost"].unique())
@@ -257,17 +340,19 @@ def figures(table, out_dir: Path) -> list[Path]:
             ax.set_xticks(levels, [f"{v:g}" for v in levels], rotation=90 if len(levels) > 6 else 0)
             ax.set_xlabel("working-memory connections removed (%)")
         row[0].set(ylabel="words detected correctly (%)",
-                   title=f"Word detection in noise ({nl} units)")
+                   title=f"Word detection in noise ({LISTENERS[nl]})")
         row[1].set(ylabel="silent steps with a word percept (%)",
-                   title=f"Hallucinations ({nl} units)")
-        row[0].legend(title=f"mean, 95% CI, {n_seeds} seed(s)", loc="lower left")
-        row[1].get_legend().remove()
+                   title=f"Hallucinations ({LISTENERS[nl]})")
+        for ax in row:  # one legend, in the top row, so no lower panel's curves are hidden
+            if ax is not axes[0, 0] and ax.get_legend() is not None:
+                ax.get_legend().remove()
+    axes[0, 0].legend(title=f"mean, 95% CI, {n_seeds} seed(s)", loc="lower left")
     for col in range(2):  # compared panels share their scale
         top = max(ax.get_ylim()[1] for ax in axes[:, col])
         for ax in axes[:, col]:
             ax.set_ylim(0, top)
-    fig.suptitle("Pruning the weakest working-memory connections of an Elman listener\n"
-                 "against cell loss (Hoffman & McGlashan 1997)", fontsize=10)
+    fig.suptitle("Pruning the weakest working-memory connections of an Elman listener and of\n"
+                 "its spiking counterpart, against cell loss (Hoffman & McGlashan 1997)", fontsize=10)
     for ax in axes[:, 1]:
         ax.text(100 * PAPER_ONSET, ax.get_ylim()[1], " paper: onset 65%", color="0.4", fontsize=7,
                 va="top")
