@@ -19,6 +19,10 @@ holds in both systems, which share the weight matrix:
 - SNN: LIF neurons coupled by the same matrix (bio.attractor.attractor_spec,
   PSP = coupling_mv * W_ij), cued by a current, read out after the cue: a
   neuron is active if it fires at >= active_hz in the delay window.
+  `attractor_horn1996_ephys` shows its first trial (cue, then delay): raster, population
+  rate, ISI and CV distributions of the cued pattern's neurons and of the others, healthy
+  and at the largest deletion with and without compensation, from the spike record each
+  spiking point keeps (studies.ephys).
 
 Both are lesioned by the project's named disorders (bridge.disorders):
 "alzheimer" (random deletion of a fraction d = severity of the synapses) and
@@ -132,7 +136,7 @@ def _snn_states(p: Params, weights, cues, disorder, seed: int):
                           cue_time=p.cue_ms * ms, period=p.period_ms * ms)
     rec = bio.run(disorder.apply(spec), target=p.target, seed=seed, dt=p.dt_ms * b2.ms)
     rates = delay_rates(rec, p.period_ms * 1e-3, len(cues), p.readout_start_ms * 1e-3)  # (S, N)
-    return rates >= p.active_hz, {"rates": rates}
+    return rates >= p.active_hz, {"rates": rates, "record": rec}
 
 
 SYSTEMS = {"ann": _ann_states, "snn": _snn_states}
@@ -159,7 +163,22 @@ def point(p: Params, seed: int) -> dict[str, float]:
     if "rates" in extra:
         out["pattern_rate_hz"] = float(extra["rates"][target].mean())
         out["other_rate_hz"] = float(extra["rates"][~target].mean())
+    if "record" in extra:
+        out |= _first_trial(extra["record"], xi[0], p)
     return out
+
+
+def _first_trial(rec, pattern, p: Params) -> dict:
+    """studies.ephys rows of trial 1 (pattern 1 cued, then the delay; at most 1 s): the pattern's
+    neurons and as many others (the first ones by index) as populations "pattern" and "other"."""
+    from . import ephys
+
+    duration_s = min(p.period_ms * 1e-3, ephys.MAX_DURATION_S)
+    on, off = np.flatnonzero(pattern), np.flatnonzero(~pattern)
+    kept = [ephys.renamed(ephys.cut(rec, ["mem"], duration_s=duration_s, neurons={"mem": idx[:ephys.MAX_NEURONS]}),
+                          {"mem": name})
+            for name, idx in (("pattern", on), ("other", off[:max(len(on), 1)]))]
+    return ephys.merge(*(ephys.rows(k, "trial 1") for k in kept))
 
 
 def figures(table, out_dir: Path) -> list[Path]:
@@ -186,7 +205,36 @@ def figures(table, out_dir: Path) -> list[Path]:
         ax.set_xticks(deletions, [f"{d:g}" for d in deletions])
         ax.legend(title=f"mean, 95% CI over {part['seed'].nunique()} seed(s)", loc="upper center",
                   bbox_to_anchor=(0.5, -0.2), ncol=2)
-    return style.save(fig, out_dir, "attractor_horn1996")
+    return style.save(fig, out_dir, "attractor_horn1996") + _ephys_figure(table, out_dir)
+
+
+def _ephys_figure(table, out_dir: Path) -> list[Path]:
+    """Trial 1 of the spiking network: healthy, and at the largest deletion with each lesion."""
+    from . import ephys
+
+    snn = table[table["system"] == "snn"]
+    if snn.empty:
+        return []
+    d_max = float(snn["deletion"].max())
+    picks = [("healthy", {"deletion": 0.0, "lesion": "alzheimer"})]
+    if d_max > 0:
+        names = {"alzheimer": "deletion only", "alzheimer_compensated": "deletion + compensation"}
+        picks += [(f"{names[lesion]} d = {d_max:g}", {"deletion": d_max, "lesion": lesion}) for lesion in LESIONS]
+    records, seeds = {}, set()
+    for label, where in picks:
+        found, seed = ephys.stored(snn, out_dir, **where)
+        if "trial 1" in found:
+            records[label] = found["trial 1"]  # populations "pattern" and "other"
+            seeds.add(seed)
+    if not records:
+        return []
+    rec = ephys.combine(records)
+    n_units = int(snn["n_units"].iloc[0])
+    title = (f"Spiking attractor memory ({n_units} LIF neurons; seed {', '.join(map(str, sorted(seeds)))}), "
+             f"first trial: pattern 1 cued for {float(snn['cue_ms'].iloc[0]):g} ms, then the delay (readout from "
+             f"{float(snn['readout_start_ms'].iloc[0]):g} ms), {rec.duration_s * 1e3:g} ms in all; 'pattern': the "
+             "cued pattern's neurons, 'other': as many neurons outside it")
+    return ephys.figure(rec, out_dir, "attractor_horn1996_ephys", title)
 
 
 def breakdown(deletions: np.ndarray, overlap: np.ndarray, level: float = 0.5) -> float:

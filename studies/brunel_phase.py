@@ -53,7 +53,11 @@ disorder, not rebuilt with a smaller g).
 
 Answer the figure gives: heatmaps of rate, CV and chi and the state map with
 the theory lines, the epilepsy path and the example points; a second figure
-shows 200 ms of the population rate at the four example states (Fig. 8 style).
+shows 200 ms of the population rate at the four example states (Fig. 8 style);
+`brunel_ephys` the electrophysiology (raster, population rate, ISI and CV distributions)
+of the excitatory neurons at each example state and at the end of the epilepsy path, from
+the spike record those points keep (studies.ephys: the first 200 neurons per population,
+at most 1 s after the transient).
 
 Sizes: full, one documented command (N_E = 5000, 1.5 s, g in 2..8 by 0.5, eta in
 0.5..4 by 0.5, cython; 116 simulations of 1-4 min each, ~3-4 h on one core, half that on two):
@@ -235,6 +239,11 @@ def point(p: Params, seed: int) -> dict:
     if p.part != "path" and (p.g, p.eta) in STATES.values():
         t, r = analysis.population_rate(rec, "exc", bin_s=1e-3, t_start_s=t0, t_stop_s=min(t0 + 0.2, p.duration_s))
         out["pop_rate_hz"] = [{"time_ms": round(float(x - t0) * 1e3, 3), "value": float(v)} for x, v in zip(t, r)]
+    if p.part == "path" or (p.g, p.eta) in STATES.values():  # what brunel_ephys draws; not every grid point
+        from . import ephys
+
+        kept = ephys.cut(rec, ["exc", "inh"], t_start_s=t0)
+        out |= ephys.rows(kept, f"{t0:g}-{t0 + kept.duration_s:g} s")
     return out
 
 
@@ -351,7 +360,45 @@ def figures(table, out_dir: Path) -> list[Path]:
     fig.suptitle(f"Brunel (2000) phase diagram, N_E = {int(n['n_exc'].iloc[0]) if len(n) else '?'}; "
                  "lines: mean-field AI boundary (solid), g = 4 (dashed), eta = 1 (dotted)", fontsize=9)
     paths = style.save(fig, out_dir, "brunel_phase")
-    return paths + _traces_figure(table, out_dir)
+    return paths + _traces_figure(table, out_dir) + _ephys_figure(table, out_dir)
+
+
+def _ephys_figure(table, out_dir: Path) -> list[Path]:
+    """The excitatory neurons at every example state of Brunel's Fig. 8 the run simulated, and at
+    the most severe point of the epilepsy path (stored records, studies.ephys)."""
+    from bio.brunel2000 import STATES
+
+    from . import ephys
+
+    net = _network(table)
+    records, seeds = {}, set()
+    picks = [(f"{name} (g {g:g}, eta {eta:g})", {"g": g, "eta": eta, "severity": 0.0})
+             for name, (g, eta) in STATES.items()]
+    path = net[net["part"] == "path"]
+    if len(path):
+        s = float(path["severity"].max())
+        g0, e0 = float(path["g"].iloc[0]), float(path["eta"].iloc[0])
+        picks.append((f"epilepsy {s:g} (g {g0:g} -> {g0 * (1 - s):g}, eta {e0:g})",
+                      {"part": "path", "severity": s}))
+    for label, where in picks:
+        found, seed = ephys.stored(net, out_dir, **where)
+        at = net
+        for col, val in where.items():
+            at = at[at[col] == val]
+        ours = _state_of(at[(at["metric"] == "state") & (at["seed"] == seed)]["value"])
+        for window, rec in found.items():
+            records[f"{label}, ours {ours} ({NAMES.get(ours, '?')})"] = \
+                rec.select("exc", np.arange(rec.n_neurons["exc"]))
+            seeds.add(seed)
+    if not records:
+        return []
+    rec = ephys.combine(records)
+    n = net[net["metric"] == "rate_hz"]
+    title = (f"Brunel (2000) network, N_E = {int(n['n_exc'].iloc[0])}, N_I = N_E / 4 (seed "
+             f"{', '.join(map(str, sorted(seeds)))}): the first {ephys.MAX_NEURONS} excitatory neurons over "
+             f"{rec.duration_s:g} s after the {table['transient_s'].iloc[0]:g} s transient, at the example states of the paper's Fig. 8 "
+             "and at the end of the epilepsy path (loss of inhibition from state C)")
+    return ephys.figure(rec, out_dir, "brunel_ephys", title, bin_s=1e-3)
 
 
 def _traces_figure(table, out_dir: Path) -> list[Path]:

@@ -15,7 +15,12 @@ milliseconds; percentile normalisation converges faster than max (Rueckauer et
 al. 2017, Fig. 3); Poisson input and leak both slow convergence and leave a
 gap. `conversion_cka` shows the linear CKA (Kornblith et al. 2019) between
 each layer's ANN activations and SNN rates read out up to each time: it rises
-towards 1 as rates converge, deeper layers later.
+towards 1 as rates converge, deeper layers later. `conversion_energy` puts accuracy against
+energy per sample (bridge.energy). `conversion_ephys` shows the electrophysiology of one
+converted network (raster, population rate, ISI and CV distributions per layer) while it
+classifies test samples one after another, from the spike record each point keeps
+(studies.ephys): regular firing (CV near 0) is what rate coding with constant-current input
+and reset by subtraction produces.
 """
 from __future__ import annotations
 
@@ -81,6 +86,10 @@ def point(p: Params, seed: int) -> dict[str, float]:
     res = snn.evaluate(test, duration_ms=p.duration_ms, dt_ms=p.dt_ms, target=p.target, seed=seed)
     out = {"ann_acc": ann_acc, "snn_acc": res.accuracy, "gap_pp": 100 * (ann_acc - res.accuracy),
            "sim_wall_s": res.wall_s}
+    from . import ephys
+
+    # the copies (one per test sample) laid one after another: one network's activity, <= 1 s
+    out |= ephys.rows(ephys.cut(res.record, snn.populations, in_sequence=True), "converted")
     times = [t for t in TIMES_MS if t <= p.duration_ms]
     out["accuracy_t"] = [{"time_ms": float(t), "value": float(res.accuracy_t[int(round(t / p.dt_ms)) - 1])}
                          for t in times]
@@ -155,7 +164,30 @@ def figures(table, out_dir: Path) -> list[Path]:
     fig.suptitle("Per-layer representational similarity vs simulated time")
     paths += style.save(fig, out_dir, "conversion_cka")
     paths += _energy_figure(table, out_dir)
+    paths += _ephys_figure(table, out_dir)
     return paths
+
+
+def _ephys_figure(table, out_dir: Path) -> list[Path]:
+    """Raster, population rate, ISI and CV distributions of every layer of one converted
+    network: the first model, neuron and input, percentile normalisation if run, lowest seed."""
+    from . import ephys
+
+    first = table.sort_values(["model", "neuron", "input"]).iloc[0]
+    norms = set(table["normalisation"])
+    norm = "percentile" if "percentile" in norms else sorted(norms)[0]
+    where = {"model": first["model"], "neuron": first["neuron"], "input": first["input"], "normalisation": norm}
+    recs, seed = ephys.stored(table, out_dir, **where)
+    if "converted" not in recs:
+        return []
+    rec = recs["converted"]
+    duration_ms = float(table["duration_ms"].iloc[0])
+    shown = int(round(rec.duration_s * 1e3 / duration_ms))
+    title = (f"Converted {where['model'].upper()} ({where['neuron'].upper()} neurons, {where['input']} input, "
+             f"{norm} normalisation; seed {seed}): {shown} test samples shown one after "
+             f"another, {duration_ms:g} ms each ({rec.duration_s * 1e3:g} ms); first "
+             f"{ephys.MAX_NEURONS} neurons of each layer at most")
+    return ephys.figure(rec, out_dir, "conversion_ephys", title)
 
 
 def _energy_figure(table, out_dir: Path) -> list[Path]:

@@ -37,6 +37,10 @@ point; `summary` prints the numbers of a run):
   between severity 0.3 (-0.54) and 0.5 (+0.11), on the row-sum outlier that
   Rajan & Abbott (2006) predict, and its activity runs away from 0.10 to
   0.78 (0.5) and saturates (0.96-1.0 from 0.7).
+- `epilepsy_ephys`: raster, population rate, ISI and CV distributions of the excitatory
+  neurons (first 100) in 1 s of the healthy, a seizing and a tonic network (the same picks
+  as `epilepsy_examples`), drawn from the spike record each point keeps (studies.ephys: 1 s
+  from a quarter second before the first detected episode, or from the end of the warm-up).
 Both systems leave their healthy state between 30% and 50% loss of inhibition;
 only the spiking network, which has a slow negative feedback, ends its
 episodes on its own (the rate network has none: it stays saturated).
@@ -56,6 +60,7 @@ from .params import axis, param
 
 VERSION = 2
 STATES = ("asynchronous", "seizures", "tonic")  # the `state` metric is an index into this
+EPHYS_NEURONS = 100  # neurons per population kept for epilepsy_ephys (as many E as epilepsy_examples draws)
 
 
 @dataclass(frozen=True)
@@ -138,7 +143,8 @@ def _ann(p: Params, seed: int) -> dict[str, float]:
 
 
 def point(p: Params, seed: int) -> dict[str, float]:
-    """One severity and seed: the spiking network's activity and seizures, and the ANN's stability."""
+    """One severity and seed: the spiking network's activity and seizures, the ANN's stability,
+    and 1 s of the spike record (studies.ephys; `_ephys_start` says which second)."""
     from bio import analysis
 
     rec = _simulate(p, p.severity, seed, p.duration_ms)
@@ -153,7 +159,26 @@ def point(p: Params, seed: int) -> dict[str, float]:
            "seizure_fraction": found.fraction,
            "seizure_peak_hz": float(found.peak_rates_hz.mean()) if len(found.peak_rates_hz) else float("nan"),
            "state": float(STATES.index(found.state))}
-    return out | _ann(p, seed)
+    from . import ephys
+
+    start = _ephys_start(p, found)
+    kept = ephys.cut(rec, ["exc", "inh"], max_neurons=EPHYS_NEURONS, t_start_s=start)
+    return out | _ann(p, seed) | ephys.rows(kept, f"{start:g}-{start + kept.duration_s:g} s")
+
+
+def _ephys_start(p: Params, found) -> float:
+    """Start (s) of the second of activity a point keeps: a quarter second before the first
+    detected episode (its onset is in view), else the end of the warm-up; within the run."""
+    start = found.onsets_s[0] - 0.25 if len(found.onsets_s) else p.warmup_ms * 1e-3
+    start = min(max(start, p.warmup_ms * 1e-3), p.duration_ms * 1e-3 - _ephys_duration_s(p))
+    return round(max(start, 0.0), 3)
+
+
+def _ephys_duration_s(p: Params) -> float:
+    """Length (s) of the kept cut: a second, or the whole run if shorter."""
+    from . import ephys
+
+    return min(ephys.MAX_DURATION_S, p.duration_ms * 1e-3)
 
 
 # ---------------------------------------------------------------------------- figures
@@ -294,8 +319,29 @@ def _severity_figure(table, out_dir: Path) -> list[Path]:
 
 
 def figures(table, out_dir: Path) -> list[Path]:
-    """Examples (rerun from the spec: deterministic for a seed) and the dose-response figure."""
-    return _examples_figure(table, out_dir) + _severity_figure(table, out_dir)
+    """Examples (rerun from the spec: deterministic for a seed), the dose-response figure and the
+    electrophysiology of the example states (from the stored spike records)."""
+    return _examples_figure(table, out_dir) + _severity_figure(table, out_dir) + _ephys_figure(table, out_dir)
+
+
+def _ephys_figure(table, out_dir: Path) -> list[Path]:
+    from . import ephys
+
+    records, seeds = {}, set()
+    for label, severity in _examples(table):
+        found, seed = ephys.stored(table, out_dir, severity=severity)
+        for window, rec in found.items():
+            records[f"{label} (severity {severity:g}), {window}"] = rec.select("exc", np.arange(rec.n_neurons["exc"]))
+            seeds.add(seed)
+    if not records:
+        return []
+    rec = ephys.combine(records)
+    p = _params(table)
+    title = (f"Loss of inhibition in an adaptive E/I network ({p.n_exc} E, {p.n_inh} I AdEx neurons; seed "
+             f"{', '.join(map(str, sorted(seeds)))}): excitatory neurons (first {EPHYS_NEURONS}) over "
+             f"{rec.duration_s:g} s of each state; the window starts 0.25 s before the first detected "
+             f"episode, or at the end of the {p.warmup_ms:g} ms warm-up")
+    return ephys.figure(rec, out_dir, "epilepsy_ephys", title)
 
 
 def summary(table) -> str:

@@ -20,7 +20,14 @@ mean and 95% bootstrap interval over seeds (>= 5 in the full preset), one line
 per system; `lesions_auc` the area under each dose-response curve with its
 interval; `lesions_activity` the firing rate, CV of inter-spike intervals and
 synchrony of each spiking system's first hidden population and its energy bill
-per sample (bridge.energy), one row per system on its own scale. `summary` prints the AUCs and the paired comparison of every
+per sample (bridge.energy), one row per system on its own scale; `lesions_energy`, per
+disorder, normalised accuracy against energy per sample (pJ; Horowitz 2014 costs: MAC 4.6 pJ
+for the ANN, 0.9 pJ per synaptic event for the SNNs) along severity, and below it each
+system's energy relative to its own healthy energy against severity (mean and 95% bootstrap
+interval over seeds); `lesions_ephys` the electrophysiology (raster, population rate, ISI
+and CV distributions) of each spiking system's first hidden population, healthy and at one
+severity of the first disorder that applies to it, from the spike records the points keep
+(studies.ephys). `summary` prints the AUCs and the paired comparison of every
 system with the ANN on the same seeds (mean difference, CI, d_z, Wilcoxon p).
 
 The seed fixes the data split, the initialisation and training of every system
@@ -38,10 +45,10 @@ import numpy as np
 from . import trained
 from .params import axis
 
-VERSION = 2
+VERSION = 3
 
 DISORDERS = ("neurodegeneration", "alzheimer", "alzheimer_compensated", "schizophrenia", "epilepsy",
-             "parkinson", "multiple_sclerosis", "stroke")
+             "parkinson", "multiple_sclerosis", "stroke", "autism", "tinnitus")
 SYSTEMS = ("ann", "converted", "stdp")
 SYSTEM_LABELS = {"ann": "ANN (backprop MLP)", "converted": "converted SNN (IF)",
                  "stdp": "STDP SNN (Diehl & Cook)"}
@@ -73,7 +80,7 @@ class Params:
 
 
 TINY = Params(disorder=("neurodegeneration", "stroke"), severity=(0.0, 1.0), hidden=10, epochs=40,
-              n_train=200, n_test=40, duration_ms=20.0, n_record=0, stdp_present_ms=40.0,
+              n_train=200, n_test=40, duration_ms=20.0, n_record=3, stdp_present_ms=40.0,
               stdp_rest_ms=10.0, stdp_dt_ms=1.0, target="numpy", seeds=(0,))
 QUICK = Params(severity=(0.0, 0.25, 0.5, 0.75, 1.0), n_test=200, hidden=50, n_train=500, seeds=(0, 1, 2))
 
@@ -93,7 +100,10 @@ def test_split(p: Params, seed: int):
 
 
 def point(p: Params, seed: int) -> dict[str, float]:
-    """One disorder at one severity in one system: accuracy, activity, size, applicability."""
+    """One disorder at one severity in one system: accuracy, activity, size, applicability,
+    energy per sample, and (spiking systems) a cut of the spike record of its evaluation
+    (studies.ephys: the network's own populations, not its inputs; copies that ran side by
+    side laid one after another, at most 1 s)."""
     import torch
 
     from bridge import disorders
@@ -110,25 +120,39 @@ def point(p: Params, seed: int) -> dict[str, float]:
     lesioned = sick.apply(system)
     test = test_split(p, seed)
     score = lesioned.evaluate(test, seed=seed)
-    return {"applies": 1.0, **score.metrics(), "synapses": float(lesioned.size()["synapses"]),
-            "energy_pj": _energy(lesioned, score, test)}
+    out = {"applies": 1.0, **score.metrics(), "synapses": float(lesioned.size()["synapses"]),
+           "energy_pj": _energy(lesioned, score, test, min(p.n_record, len(test)))}
+    rec = score.record
+    if rec is not None:
+        from . import ephys
+
+        own = [name for name in rec.populations if not lesioned.core.populations[name].is_source]
+        out |= ephys.rows(ephys.cut(rec, own, in_sequence=rec.copies > 1), SYSTEM_LABELS[p.system])
+    return out
 
 
-def _energy(system, score, test) -> float:
+def _energy(system, score, test, n_in_sequence: int = 0) -> float:
     """Energy per test sample (bridge.energy, Horowitz 2014 costs): synaptic events of a spiking
     system from the spikes its evaluation recorded, multiply-accumulates of an ANN (dense count,
-    so the same for any lesion). NaN when the evaluation kept no record of every sample."""
+    so the same for any lesion). A record of one copy per test sample gives each sample's bill; a
+    record of n_in_sequence samples shown one after another in one network (the STDP network's)
+    gives its whole bill over n_in_sequence, the rest between samples included. NaN when the
+    evaluation kept no record."""
     from bridge import energy
 
     if system.substrate == "torch":
         return float(energy.ann_ledger(system.core, test.x[:1]).total_energy_pj[0])
     rec = score.record
-    if rec is None or rec.copies != len(test):
-        return float("nan")  # e.g. the STDP network records a few samples shown in sequence
+    if rec is None or (rec.copies != len(test) and not (rec.copies == 1 and n_in_sequence)):
+        return float("nan")
     spec = system.core
     analog = {p: 1 for p, pop in spec.populations.items() if pop.is_source and p not in rec.n_neurons}
     steps = int(round(rec.duration_s / 1e-3))
-    return float(energy.snn_ledger(rec, spec, len(test), analog={k: steps for k in analog}).total_energy_pj.mean())
+    if rec.copies == len(test):
+        return float(energy.snn_ledger(rec, spec, len(test), analog={k: steps for k in analog})
+                     .total_energy_pj.mean())
+    return float(energy.snn_ledger(rec, spec, 1, analog={k: steps for k in analog}).total_energy_pj[0]
+                 / n_in_sequence)
 
 
 # ----------------------------------------------------------------------------- analysis
@@ -233,7 +257,9 @@ def figures(table, out_dir: Path) -> list[Path]:
                  fontsize=10)
     paths = style.save(fig, out_dir, "lesions_accuracy")
     paths += _auc_figure(table, names, systems, out_dir)
-    return paths + _activity_figure(table, names, systems, out_dir)
+    paths += _activity_figure(table, names, systems, out_dir)
+    paths += _energy_figure(table, names, systems, out_dir)
+    return paths + _ephys_figure(table, names, systems, out_dir)
 
 
 def _auc_figure(table, names, systems, out_dir):
@@ -291,3 +317,129 @@ def _activity_figure(table, names, systems, out_dir):
                  "synaptic events x 0.9 pJ, Horowitz 2014) under each disorder\n"
                  f"(each system on its own scale; mean and 95% CI over {_n_seeds(table)} seeds)", fontsize=10)
     return style.save(fig, out_dir, "lesions_activity")
+
+
+def energy_lines(table):
+    """What `lesions_energy` draws: one line per (disorder, system) that applies and has an
+    energy, one row per severity on it. Columns disorder, system, severity, n (seeds), and mean,
+    low, high (95% bootstrap interval over seeds) of energy_pj (energy per sample, pJ),
+    energy_rel (energy over the same system's healthy energy, severity 0, same disorder and
+    seed) and accuracy_norm (normalised accuracy)."""
+    import pandas as pd
+
+    from .stats import bootstrap_ci
+
+    table = normalised(table) if "accuracy_norm" not in set(table["metric"]) else table
+    keys = ["disorder", "system", "seed"]
+    wide = table[table["metric"].isin(["energy_pj", "accuracy_norm"])].pivot_table(
+        index=keys + ["severity"], columns="metric", values="value", aggfunc="mean", dropna=False)
+    wide = wide.reindex(columns=["energy_pj", "accuracy_norm"]).reset_index()
+    wide = wide[np.isfinite(wide["energy_pj"].to_numpy(float))]
+    healthy = wide[wide["severity"] == 0].set_index(keys)["energy_pj"].rename("healthy")
+    wide = wide.join(healthy, on=keys)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        wide["energy_rel"] = wide["energy_pj"] / wide["healthy"]
+    rows = []
+    for (disorder, system, severity), part in wide.groupby(["disorder", "system", "severity"], sort=True):
+        row = {"disorder": disorder, "system": system, "severity": float(severity), "n": len(part)}
+        for col in ("energy_pj", "energy_rel", "accuracy_norm"):
+            mean, low, high = bootstrap_ci(part[col].to_numpy(float))
+            row |= {f"{col}_mean": mean, f"{col}_low": low, f"{col}_high": high}
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["disorder", "system", "severity", "n"] + [
+        f"{c}_{s}" for c in ("energy_pj", "energy_rel", "accuracy_norm") for s in ("mean", "low", "high")])
+
+
+def _energy_figure(table, names, systems, out_dir):
+    from matplotlib.ticker import NullFormatter
+
+    from . import style
+
+    lines = energy_lines(table)
+    if lines.empty:
+        return []
+    ncols = min(len(names), 4)
+    nrows = (len(names) + ncols - 1) // ncols
+    fig, axes = style.figure(2 * nrows, ncols, squeeze=False, width=ncols * 3.0, height=nrows * 5.0 + 0.9)
+    severities = sorted(lines["severity"].unique())
+    for k, name in enumerate(names):
+        ax_e, ax_r = axes[2 * (k // ncols), k % ncols], axes[2 * (k // ncols) + 1, k % ncols]
+        drawn = False
+        for system in systems:
+            line = lines[(lines["disorder"] == name) & (lines["system"] == system)].sort_values("severity")
+            if line.empty:
+                continue
+            drawn = True
+            st = SYSTEM_STYLE.get(system, {})
+            x, y = line["energy_pj_mean"].to_numpy(), line["accuracy_norm_mean"].to_numpy()
+            ax_e.errorbar(x, y, xerr=[x - line["energy_pj_low"], line["energy_pj_high"] - x],
+                          yerr=[y - line["accuracy_norm_low"], line["accuracy_norm_high"] - y],
+                          marker="o", markersize=3, capsize=2, label=SYSTEM_LABELS.get(system, system), **st)
+            for xi, yi, sev in zip(x, y, line["severity"]):
+                ax_e.annotate(f"{sev:g}", (xi, yi), textcoords="offset points", xytext=(3, 3), fontsize=6,
+                              color=st.get("color", "0.3"))
+            rel = line["energy_rel_mean"].to_numpy()
+            ax_r.plot(line["severity"], rel, marker="o", markersize=3, **st)
+            ax_r.fill_between(line["severity"], line["energy_rel_low"], line["energy_rel_high"],
+                              color=st.get("color"), alpha=0.2, linewidth=0)
+        ax_e.axhline(0.0, color="0.5", ls=":", lw=1)
+        ax_e.axhline(1.0, color="0.7", ls="-", lw=0.6)
+        ax_e.set(xscale="log", title=name.replace("_", " "), xlabel="energy per sample (pJ)",
+                 ylabel="normalised accuracy" if k % ncols == 0 else "", ylim=(-0.1, 1.15))
+        ax_e.xaxis.set_minor_formatter(NullFormatter())  # labels at decades only: no overprinting
+        if not drawn:
+            ax_e.text(0.5, 0.5, "does not apply to any system\n(or no energy recorded)",
+                      transform=ax_e.transAxes, ha="center", va="center", fontsize=7, color="0.35")
+        ax_r.axhline(1.0, color="0.5", ls="--", lw=0.8)
+        ax_r.set(xlabel="severity", xticks=severities, ylim=(0, None),
+                 ylabel="energy / healthy energy" if k % ncols == 0 else "")
+        ax_r.tick_params(axis="x", labelsize=7)
+    for k in range(len(names), nrows * ncols):
+        axes[2 * (k // ncols), k % ncols].set_visible(False)
+        axes[2 * (k // ncols) + 1, k % ncols].set_visible(False)
+    handles, labels = _legend_entries(axes)
+    fig.legend(handles, labels, loc="outside lower center", ncols=max(len(labels), 1), frameon=False)
+    fig.suptitle("What does each disorder do to accuracy and to the energy bill? Top: normalised accuracy "
+                 "against energy per sample (bridge.energy: ANN MACs x 4.6 pJ, SNN synaptic events x 0.9 pJ, "
+                 "Horowitz 2014), numbers = severity;\nbottom: energy relative to the same system's healthy "
+                 f"energy. Mean and 95% bootstrap CI over {_n_seeds(table)} seed(s)", fontsize=9)
+    return style.save(fig, out_dir, "lesions_energy")
+
+
+def _ephys_pick(table, names, system) -> tuple[str, float] | None:
+    """(disorder, severity) of the lesioned network shown for `system`: the first disorder that
+    applies to it, at the middle one of the grid's severities above 0."""
+    applies = table[(table["metric"] == "applies") & (table["system"] == system) & (table["value"] == 1)]
+    for name in names:
+        sev = sorted(s for s in applies[applies["disorder"] == name]["severity"].unique() if s > 0)
+        if sev:
+            return name, float(sev[len(sev) // 2])
+    return None
+
+
+def _ephys_figure(table, names, systems, out_dir):
+    from . import ephys
+
+    records, what, seeds = {}, [], set()
+    for system in systems:
+        pick = _ephys_pick(table, names, system)
+        if pick is None:
+            continue
+        disorder, severity = pick
+        label = SYSTEM_LABELS.get(system, system)
+        for sev, cond in ((0.0, "healthy"), (severity, f"{disorder.replace('_', ' ')} {severity:g}")):
+            found, seed = ephys.stored(table, out_dir, system=system, disorder=disorder, severity=sev)
+            rec = found.get(label)
+            if rec is not None:
+                seeds.add(seed)
+                first = rec.populations[0]  # the first hidden population, as in lesions_activity
+                records[f"{label.split(' (')[0]}, {cond}"] = rec.select(first, np.arange(rec.n_neurons[first]))
+        if any(k.startswith(label.split(" (")[0]) for k in records):
+            what.append(label)
+    if not records:
+        return []
+    rec = ephys.combine(records)
+    title = (f"Spiking activity of the first hidden population, healthy and lesioned ({'; '.join(what)}; "
+             f"seed {', '.join(map(str, sorted(seeds)))}): {rec.duration_s * 1e3:g} ms of test samples shown one after another, "
+             f"up to {ephys.MAX_NEURONS} neurons per row")
+    return ephys.figure(rec, out_dir, "lesions_ephys", title)

@@ -42,7 +42,10 @@ One point = one injury kind x recovery x seed and computes its whole schedule
 Answer the figure gives (accuracy against the fraction lost, one panel per
 injury kind, ANN and converted SNN, with and without retraining, mean and 95%
 bootstrap CI over seeds): see `summary` and the README for the numbers, beside
-the papers' statements. Where we differ: the papers injured VGG-19 (ImageNet /
+the papers' statements. `progressive_injury_ephys` shows the converted SNN's second
+hidden layer, the first that receives from injured units (raster, population rate, ISI and CV distributions) healthy and after the
+last step of each injury without retraining, from the spike records the points keep
+(studies.ephys: the first and last step of each point, test samples one after another). Where we differ: the papers injured VGG-19 (ImageNet /
 Imagenette) in many small steps; here a CNN of a few thousand weights on 8x8
 digits, so the fractions at which accuracy breaks are not comparable, only the
 shape of the curves and the order of the conditions.
@@ -173,9 +176,11 @@ def cut_fraction(model) -> float:
     return float(sum((~m).sum().item() for m in masks.values()) / total)
 
 
-def snn_accuracy(model, p: Params, seed: int) -> tuple[float, float]:
-    """(SNN accuracy, ANN accuracy) on the first snn_test test samples: `model` converted to
-    IF neurons and read out after duration_ms of simulated time, and `model` itself."""
+def snn_accuracy(model, p: Params, seed: int, keep: str | None = None) -> tuple[float, float, dict]:
+    """(SNN accuracy, ANN accuracy, record rows) on the first snn_test test samples: `model`
+    converted to IF neurons and read out after duration_ms of simulated time, and `model`
+    itself. keep: also return the SNN's spike record as studies.ephys rows of that network
+    name (its layers, the samples laid one after another); else {}."""
     from ann import train
     from bridge import convert
 
@@ -185,13 +190,19 @@ def snn_accuracy(model, p: Params, seed: int) -> tuple[float, float]:
     snn = convert.to_snn(model, calibration=ds.train.x[:p.n_calibration], neuron="if")
     test = ds.test.subset(np.arange(min(p.snn_test, len(ds.test))))
     res = snn.evaluate(test, duration_ms=p.duration_ms, dt_ms=p.dt_ms, target=p.target, seed=seed)
-    return float(res.accuracy), float(train.evaluate(model, test, device="cpu"))
+    rows = {}
+    if keep is not None:
+        from . import ephys
+
+        rows = ephys.rows(ephys.cut(res.record, snn.populations, in_sequence=True), keep)
+    return float(res.accuracy), float(train.evaluate(model, test, device="cpu")), rows
 
 
 def point(p: Params, seed: int) -> dict:
     """Injure the CNN of `seed` step by step. Per step (rows with columns step and fraction): the
     ANN's test accuracy, the converted SNN's accuracy on the first snn_test test samples and the
-    ANN's on the same samples (ann_snn_subset), and the fraction of all weights cut."""
+    ANN's on the same samples (ann_snn_subset), and the fraction of all weights cut; the converted
+    SNN's spike records at the first and last step (studies.ephys, networks "step <k>")."""
     from bridge.systems import ANNSystem
 
     from . import trained
@@ -201,6 +212,7 @@ def point(p: Params, seed: int) -> dict:
                        lr=p.retrain_lr, label="CNN (backprop)")
     order = removal_order(system.core, seed)
     rows = {"accuracy": [], "snn_accuracy": [], "ann_snn_subset": [], "weights_cut": []}
+    records = []
     for step, fraction in enumerate(p.fractions):
         if step > 0:
             system = injure(system, p.injury, order, p.fractions[step - 1], fraction, seed, step)
@@ -211,10 +223,14 @@ def point(p: Params, seed: int) -> dict:
         rows["accuracy"].append({**where, "value": system.evaluate(ds.test).accuracy})
         rows["weights_cut"].append({**where, "value": cut_fraction(model)})
         if p.snn:
-            snn, ann = snn_accuracy(model, p, seed)
+            keep = f"step {step}" if step in (0, len(p.fractions) - 1) else None
+            snn, ann, kept = snn_accuracy(model, p, seed, keep)
             rows["snn_accuracy"].append({**where, "value": snn})
             rows["ann_snn_subset"].append({**where, "value": ann})
-    return {k: v for k, v in rows.items() if v}
+            records.append(kept)
+    from . import ephys
+
+    return {k: v for k, v in rows.items() if v} | (ephys.merge(*records) if records else {})
 
 
 # --------------------------------------------------------------------------- figures and summary
@@ -276,7 +292,39 @@ def figures(table, out_dir: Path) -> list[Path]:
     ax.legend(fontsize=6, loc="lower left")
     fig.suptitle("Progressive injury of a trained CNN (digits): does retraining between steps slow "
                  "the decline?", fontsize=9)
-    return style.save(fig, out_dir, "progressive_injury")
+    return style.save(fig, out_dir, "progressive_injury") + _ephys_figure(table, out_dir)
+
+
+def _ephys_figure(table, out_dir: Path) -> list[Path]:
+    """The converted SNN's second hidden layer: healthy (step 0) and after the last step of each
+    injury without retraining. Not the first: a removed unit keeps firing and only its outgoing
+    weights are cut, so neuronal injury shows downstream."""
+    from . import ephys
+
+    last = len(np.sort(table["step"].dropna().unique())) - 1 if "step" in table else 0
+    records, seeds = {}, set()
+    for injury in [i for i in INJURIES if i in set(table["injury"])]:
+        found, seed = ephys.stored(table, out_dir, injury=injury, recovery="none")
+        if not found:
+            continue
+        seeds.add(seed)
+        pops = found["step 0"].populations
+        first_pop = pops[1] if len(pops) > 2 else pops[0]
+        if "healthy" not in records:
+            records["healthy"] = found["step 0"].select(first_pop, np.arange(found["step 0"].n_neurons[first_pop]))
+        end = found.get(f"step {last}")
+        if end is not None and last > 0:
+            f = float(table[(table["step"] == last)]["fraction"].iloc[0])
+            records[f"{injury} injury, {f:g} lost"] = end.select(first_pop, np.arange(end.n_neurons[first_pop]))
+    if not records:
+        return []
+    rec = ephys.combine(records)
+    shown = int(round(rec.duration_s * 1e3 / float(table["duration_ms"].iloc[0])))
+    title = (f"Converted CNN (IF neurons; seed {', '.join(map(str, sorted(seeds)))}), second hidden layer (first "
+             f"{ephys.MAX_NEURONS} neurons at most): healthy and after the last injury step without retraining; "
+             f"{shown} test samples shown one after another, {float(table['duration_ms'].iloc[0]):g} ms each "
+             f"({rec.duration_s * 1e3:g} ms)")
+    return ephys.figure(rec, out_dir, "progressive_injury_ephys", title)
 
 
 def _per_seed_auc(table, metric: str):

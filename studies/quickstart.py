@@ -15,7 +15,10 @@ for hidden layers); (c) the three systems' test accuracies side by side, the
 unsupervised STDP network below the supervised two; (d) accuracy versus the
 fraction of neurons removed (neurodegeneration): all three fall to chance at
 severity 1, and the figure shows which degrades more gracefully on the way.
-The run prints the same findings as numbers.
+The run prints the same findings as numbers. `quickstart_ephys` shows both spiking
+networks at work (raster, population rate, ISI and CV distributions of every layer),
+classifying test digits one after another, from the spike records the point keeps
+(studies.ephys).
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 TIMES_MS = (2, 4, 8, 16, 32, 50)
+STDP_RECORD = 5  # test digits the STDP network is recorded on (one after another) for quickstart_ephys
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,7 @@ def _systems(p: Params, seed: int) -> dict:
 
     return {"ann": trained.ann(p.hidden, p.epochs, seed),
             "converted": trained.converted(p.hidden, p.epochs, "if", p.duration_ms, p.target, seed),
-            "stdp": trained.stdp(p.n_exc, p.stdp_epochs, p.target, seed, p.stdp_train, n_record=0)}
+            "stdp": trained.stdp(p.n_exc, p.stdp_epochs, p.target, seed, p.stdp_train, n_record=STDP_RECORD)}
 
 
 def point(p: Params, seed: int) -> dict:
@@ -91,8 +95,17 @@ def point(p: Params, seed: int) -> dict:
                 lesioned.append({"system": name, "severity": float(sev),
                                  "value": lesion.apply(system).evaluate(test, seed=seed).accuracy})
                 bar.update(1)
+    from . import ephys
+
+    # spike records for quickstart_ephys: the network's own layers, test digits one after another
+    kept = [ephys.rows(ephys.cut(conv.record, systems["converted"].snn.populations, in_sequence=True),
+                       "converted SNN (IF)")]
+    stdp_rec = scores["stdp"].record
+    if stdp_rec is not None:
+        own = [q for q in stdp_rec.populations if not systems["stdp"].core.populations[q].is_source]
+        kept.append(ephys.rows(ephys.cut(stdp_rec, own), "STDP SNN"))
     return {"accuracy": accuracy, "accuracy_over_time": over_time, "similarity": similarity,
-            "lesioned_accuracy": lesioned}
+            "lesioned_accuracy": lesioned, **ephys.merge(*kept)}
 
 
 def _mean(table, metric: str, **where) -> float:
@@ -170,4 +183,19 @@ def figures(table, out_dir: Path) -> list[Path]:
     d.legend(fontsize="small")
     spread = f"mean $\\pm$ SD over {n_seeds} seeds" if n_seeds > 1 else "one seed"
     fig.suptitle(f"brainbridge quickstart: digits 8×8, backprop ANN vs converted SNN vs STDP SNN ({spread})")
-    return style.save(fig, out_dir, "quickstart")
+    return style.save(fig, out_dir, "quickstart") + _ephys_figure(table, out_dir)
+
+
+def _ephys_figure(table, out_dir: Path) -> list[Path]:
+    """Every layer of the converted SNN and of the STDP SNN while they classify test digits."""
+    from . import ephys
+
+    found, seed = ephys.stored(table, out_dir)
+    if not found:
+        return []
+    rec = ephys.combine(found)
+    duration_ms = float(table["duration_ms"].iloc[0])
+    title = (f"The two spiking networks of the quickstart at work (seed {seed}), {rec.duration_s * 1e3:g} ms: the "
+             f"converted SNN shown test digits one after another ({duration_ms:g} ms each), the STDP SNN its first "
+             f"{STDP_RECORD} test digits (each shown, then a rest); first {ephys.MAX_NEURONS} neurons per layer at most")
+    return ephys.figure(rec, out_dir, "quickstart_ephys", title)

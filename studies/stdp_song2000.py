@@ -37,6 +37,11 @@ rate rises only from 12 to 20 Hz while the input rate goes from 10 to 40 Hz,
 where the same neuron with its initial static weights goes from 2 to 550 Hz.
 At 10 Hz learning is slowest (the output rate was still creeping up, 11-13 Hz
 over the last 300 s); see the README's "What the studies found".
+`stdp_song2000_ephys` shows the output neuron's spike train at the end of the run (raster,
+rate, ISI distribution and CV) with STDP and with static weights at the lowest and highest
+input rate, from the spike record each point keeps (studies.ephys): the last
+`EPHYS_S` seconds of the measured tail. The paper's fluctuation-driven regime shows as
+irregular firing (CV near 1) at a similar rate whatever the input rate.
 
 Sizes: `brainbridge run stdp_song2000` is the full size (1000 + 200 inputs,
 the paper's A_+, 600 s per input rate, cython, 1 seed: tens of minutes);
@@ -54,6 +59,9 @@ import numpy as np
 from .params import axis, param
 
 EDGE = 0.1  # "near 0" and "near g_max": the bottom and top 10% of [0, g_max]
+# the output neuron's spike train kept for stdp_song2000_ephys: one neuron, so ten seconds (a few
+# hundred ISIs at the paper's ~15 Hz) cost less than the usual 200 neurons x 1 s
+EPHYS_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -134,7 +142,12 @@ def point(p: Params, seed: int) -> dict[str, float]:
     start = duration * (1.0 - p.tail_fraction)
     tail = t[t >= start]
     isi = np.diff(tail)
-    return {"rate_out_hz": float(len(tail) / (duration - start)),
+    from . import ephys
+
+    length = min(EPHYS_S, duration - start)
+    kept = ephys.cut(rec, ["neuron"], t_start_s=duration - length, duration_s=length)
+    return {**ephys.rows(kept, f"last {length:g} s"),
+            "rate_out_hz": float(len(tail) / (duration - start)),
             "rate_out_start_hz": float(np.sum(t < 0.1 * duration) / (0.1 * duration)),
             **weight_fractions(w), "mean_w": float(w.mean()),
             "cv_isi": float(isi.std() / isi.mean()) if len(isi) >= 3 else float("nan")}
@@ -178,7 +191,32 @@ def figures(table, out_dir: Path) -> list[Path]:
     ax_r.set(xlabel="input rate (Hz)", ylabel="output rate (Hz)", yscale="log",
              title="Output rate against input rate")
     ax_r.set_xticks(rates, [f"{r:g}" for r in rates])
-    return style.save(fig, out_dir, "stdp_song2000")
+    return style.save(fig, out_dir, "stdp_song2000") + _ephys_figure(table, out_dir)
+
+
+def _ephys_figure(table, out_dir: Path) -> list[Path]:
+    """The output neuron at the end of the run: STDP and static weights, lowest and highest input rate."""
+    from . import ephys
+
+    rates = np.sort(table["rate_in_hz"].unique())
+    records, seeds = {}, set()
+    for plasticity, label in (("stdp", "with STDP"), ("static", "static weights")):
+        for rate in dict.fromkeys((rates[0], rates[-1])):
+            found, seed = ephys.stored(table, out_dir, plasticity=plasticity, rate_in_hz=rate)
+            for rec in found.values():
+                records[f"{label}, inputs at {rate:g} Hz"] = rec
+                seeds.add(seed)
+    if not records:
+        return []
+    length = min(r.duration_s for r in records.values())  # the last `length` seconds of every run
+    rec = ephys.combine({k: ephys.cut(r, t_start_s=r.duration_s - length, duration_s=length)
+                         for k, r in records.items()})
+    n_exc, n_inh = int(table["n_exc"].iloc[0]), int(table["n_inh"].iloc[0])
+    title = (f"Song et al. (2000): the output neuron ({n_exc} plastic excitatory and {n_inh} inhibitory Poisson "
+             f"inputs; seed {', '.join(map(str, sorted(seeds)))}) over the last {rec.duration_s:g} s of each run "
+             f"({float(table['duration_s'].iloc[0]):g} s of learning with STDP, "
+             f"{float(table['static_duration_s'].iloc[0]):g} s with static weights)")
+    return ephys.figure(rec, out_dir, "stdp_song2000_ephys", title, bin_s=0.05)
 
 
 def summary(table) -> str:

@@ -4,6 +4,8 @@ Layout of `results/<study>/` (or the directory given with `--out`):
 
     run.json            the latest run's grid: its study, parameters and point keys in order
     points/<key>.json   a finished point: its values, seed, metrics, timing, versions
+    records/<key>.npz   the point's bulky rows (metrics named `record.*`, e.g. a spike
+                        record), kept out of its point file and of results.csv
     failed/<key>.json   a point that raised: its values, the error and its traceback
     points/corrupt/, failed/corrupt/
                         files found unreadable or holding another point, set aside
@@ -26,29 +28,36 @@ from __future__ import annotations
 
 import contextlib
 import json
+import io
 import numbers
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 from .locks import FileLock, FolderBusy
 
 VERSION_COLUMNS = ("brainbridge", "brian2", "torch", "numpy", "git")
+# metrics whose name starts with this are bulky rows (thousands, e.g. one per spike): `save` writes
+# them to records/<key>.npz instead of the point file, so neither it nor results.csv grows with them
+RECORD_PREFIX = "record."
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)  # read once: mkstemp makes files 0600, results should be readable like any file
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write `text` to `path` via a temporary file in the same directory and a rename."""
+def atomic_write(path: Path, text: str | bytes) -> None:
+    """Write `text` (str, or bytes written as they are) to `path` via a temporary file in the
+    same directory and a rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.chmod(tmp, 0o666 & ~_UMASK)
-        with os.fdopen(fd, "w") as fh:
+        with os.fdopen(fd, "wb" if isinstance(text, bytes) else "w") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
@@ -86,6 +95,7 @@ class Store:
         self.root = Path(root).resolve()
         self.points = self.root / "points"
         self.failed = self.root / "failed"
+        self.records = self.root / "records"
         self.figures = self.root / "figures"
         self.table_path = self.root / "results.csv"
         self.manifest_path = self.root / "run.json"
@@ -153,7 +163,20 @@ class Store:
         return self._keys(self.failed)
 
     def save(self, key: str, record: dict) -> Path:
-        """Store a finished point, and forget an earlier failure of it."""
+        """Store a finished point, and forget an earlier failure of it.
+
+        Its metrics named `record.*` (lists of rows) go to records/<key>.npz, written before
+        the point file (a point file whose point had records always finds them), and are
+        left out of the point file; read them back with `rows`.
+        """
+        metrics = record.get("metrics", {})
+        bulky = {k: v for k, v in metrics.items() if k.startswith(RECORD_PREFIX)}
+        rows_path = self.records / f"{key}.npz"
+        if bulky:
+            atomic_write(rows_path, _npz(bulky))
+            record = {**record, "metrics": {k: v for k, v in metrics.items() if k not in bulky}}
+        else:
+            rows_path.unlink(missing_ok=True)  # an earlier computation's rows are not this one's
         path = self.points / f"{key}.json"
         atomic_write(path, _json(record))
         (self.failed / f"{key}.json").unlink(missing_ok=True)
@@ -169,6 +192,24 @@ class Store:
 
     def failure(self, key: str) -> dict:
         return read_json(self.failed / f"{key}.json")
+
+    def rows(self, key: str) -> dict[str, pd.DataFrame]:
+        """The `record.*` metrics point `key` stored: {metric: its rows as a DataFrame (one column
+        per coordinate, plus value)}; {} when it stored none. CorruptFile (naming the file)
+        when the file cannot be read."""
+        path = self.records / f"{key}.npz"
+        if not path.exists():
+            return {}
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                columns = {name: npz[name] for name in npz.files}
+        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
+            raise CorruptFile(f"{path} is not a readable .npz of rows ({err})") from None
+        out: dict[str, dict] = {}
+        for name, column in columns.items():
+            metric, _, coordinate = name.rpartition("|")
+            out.setdefault(metric, {})[coordinate] = column
+        return {metric: pd.DataFrame(cols) for metric, cols in out.items()}
 
     def audit(self, keys, study: str, key_of: Callable[[dict], str]) -> list[str]:
         """Check the point and failure files of `keys` before they are trusted.
@@ -250,6 +291,26 @@ class Store:
     def write_table(self, table: pd.DataFrame) -> Path:
         atomic_write(self.table_path, table.to_csv(index=False))
         return self.table_path
+
+
+def _npz(metrics: dict[str, list[dict]]) -> bytes:
+    """Rows of several metrics as one compressed .npz: an array "<metric>|<coordinate>" per
+    coordinate (numbers as float64, strings as unicode) and "<metric>|value"."""
+    arrays = {}
+    for metric, rows in metrics.items():
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise TypeError(f"metric {metric!r}: a {RECORD_PREFIX}* metric must be a list of rows")
+        names = list(dict.fromkeys(c for r in rows for c in r))
+        for c in names:
+            values = [r.get(c) for r in rows]
+            if all(isinstance(v, str) for v in values):
+                arrays[f"{metric}|{c}"] = np.array(values, dtype=str)
+            else:
+                arrays[f"{metric}|{c}"] = np.array([np.nan if v is None else v for v in values],
+                                                   dtype=np.float64)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return buffer.getvalue()
 
 
 def _common_problem(rec: dict, key: str, study: str, key_of) -> str | None:

@@ -7,6 +7,7 @@ import pytest
 
 import studies
 from studyrun import run_tiny, value
+from test_ephys_figures import assert_ephys
 
 
 @pytest.mark.parametrize("name", ["lesions", "epilepsy", "recovery", "hallucinations"])
@@ -31,6 +32,19 @@ def test_lesions_tiny(tmp_path):
         assert value(t, "applies", system=system, disorder="neurodegeneration") == 1
     assert t[(t["disorder"] == "stroke") & (t["metric"] == "accuracy")]["value"].isna().all()
     assert "area under the normalised accuracy curve" in res.findings and "not applicable" in res.findings
+    # lesions_energy: one line per (disorder, system) that applies, one row per severity; the ANN's
+    # bill is its dense MAC count, (64*10 + 10*10) MACs x 4.6 pJ (Horowitz 2014), whatever the lesion
+    from studies.lesions import energy_lines
+
+    lines = energy_lines(t)
+    assert {p.name for p in res.figures} >= {"lesions_energy.png", "lesions_energy.svg"}
+    assert sorted(lines.groupby(["disorder", "system"]).groups) == [
+        ("neurodegeneration", s) for s in ("ann", "converted", "stdp")]
+    assert (lines.groupby(["disorder", "system"]).size() == 2).all()
+    assert lines[lines["severity"] == 0.0]["energy_rel_mean"].tolist() == pytest.approx([1.0, 1.0, 1.0])
+    ann = lines[lines["system"] == "ann"]
+    assert ann["energy_pj_mean"].tolist() == pytest.approx([(64 * 10 + 10 * 10) * 4.6] * 2)
+    assert_ephys(res, "lesions_ephys", ["h1", "exc"])  # the converted and the STDP network
 
 
 @pytest.mark.slow  # ~15 s of CPU: three 2.5 s network runs and three example reruns (numpy)
@@ -38,7 +52,16 @@ def test_epilepsy_tiny(tmp_path):
     """bio/seizure.py: the healthy network is asynchronous, 70% loss of inhibition gives
     seizure-like episodes, total loss tonic firing (states indexed as in studies.epilepsy.STATES);
     the rate network under the same disorder goes from a stable to a runaway state."""
-    t = run_tiny("epilepsy", tmp_path).table
+    res = run_tiny("epilepsy", tmp_path)
+    t = res.table
+    records = assert_ephys(res, "epilepsy_ephys", ["exc", "inh"])
+    seizing = t[(t["severity"] == 0.7)]["point"].iloc[0]
+    # the second kept starts a quarter second before the first episode: it holds the onset
+    rec = next(r for (key, _), r in records.items() if key == seizing)
+    from bio import analysis
+
+    _, rate = analysis.population_rate(rec, "exc", bin_s=0.01, t_stop_s=0.5)
+    assert rec.duration_s == pytest.approx(1.0) and rate.max() > 40  # the detector's onset threshold
     states = studies.registry.load("epilepsy").STATES
     assert [states[int(value(t, "state", severity=s))] for s in (0.0, 0.7, 1.0)] == \
         ["asynchronous", "seizures", "tonic"]

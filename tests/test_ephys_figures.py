@@ -1,0 +1,148 @@
+"""Electrophysiology figures of the SNN studies: the spike records points keep (studies.ephys), how
+the results store keeps them (records/<key>.npz, out of the point file and results.csv), and each
+reproduction study's TINY run drawing `<study>_ephys` from them. The comparison and disorder
+studies (conversion, quickstart, lesions, epilepsy) are checked in test_studies.py and
+test_studies_disorders.py, on the runs those files already make."""
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import json
+
+import numpy as np
+import pytest
+
+from studyrun import run_tiny
+
+
+def stored_records(res) -> dict:
+    """{(point key, network): SpikeRecord} of every point of a run that kept a record."""
+    from studies import ephys
+    from studies.store import Store
+
+    store = Store(res.out_dir)
+    return {(key, net): rec for key in res.table["point"].unique()
+            for net, rec in ephys.decode(store.rows(key)).items()}
+
+
+def assert_ephys(res, name: str, populations) -> dict:
+    """The run drew figures/<name>.png and .svg, and the records stored with its points include a
+    network in which each of `populations` fired. Returns the stored records."""
+    drawn = {p.name for p in res.figures}
+    assert {f"{name}.png", f"{name}.svg"} <= drawn, drawn
+    records = stored_records(res)
+    assert records, "no point stored a spike record"
+    for pop in populations:
+        assert any(pop in rec.n_neurons and len(rec.times_s[pop]) for rec in records.values()), \
+            (pop, {k: {p: len(r.times_s[p]) for p in r.populations} for k, r in records.items()})
+    for rec in records.values():  # small: a few hundred neurons per population, at most 1 s
+        assert rec.duration_s <= 1.0 + 1e-9
+        assert all(n <= 200 for n in rec.n_neurons.values())
+    return records
+
+
+# ------------------------------------------------------------------ the record and the store
+
+def _two_copies():
+    """2 copies of a 3-neuron population that ran 10 ms side by side (index b*3 + k)."""
+    from bio.record import SpikeRecord
+
+    t = np.array([0.001, 0.002, 0.004, 0.004, 0.009])
+    i = np.array([0, 4, 2, 3, 5])  # copy 0: neurons 0, 2; copy 1: neurons 1, 0, 2
+    return SpikeRecord({"h": t}, {"h": i}, {"h": 6}, 0.010, copies=2)
+
+
+def test_cut_lays_copies_one_after_another():
+    """Copy b's spikes move to [b * 10 ms, (b + 1) * 10 ms) and its neuron k stays neuron k: the
+    record of one network shown the two samples in a row."""
+    from studies import ephys
+
+    rec = ephys.cut(_two_copies(), in_sequence=True)
+    assert rec.n_neurons == {"h": 3} and rec.duration_s == pytest.approx(0.020) and rec.copies == 1
+    np.testing.assert_allclose(rec.times_s["h"], [0.001, 0.004, 0.012, 0.014, 0.019])
+    np.testing.assert_array_equal(rec.indices["h"], [0, 2, 1, 0, 2])
+    one = ephys.cut(_two_copies(), in_sequence=True, duration_s=0.015)  # only whole samples fit
+    assert one.duration_s == pytest.approx(0.010) and len(one.times_s["h"]) == 2
+
+
+def test_cut_window_and_chosen_neurons():
+    """A window is shifted to start at 0; chosen neurons are renumbered in the order given."""
+    from studies import ephys
+
+    rec = ephys.cut(_two_copies(), t_start_s=0.003, duration_s=0.005, neurons={"h": [5, 2]})
+    assert rec.n_neurons == {"h": 2} and rec.duration_s == pytest.approx(0.005)
+    np.testing.assert_allclose(rec.times_s["h"], [0.001])  # the spike of neuron 2 at 4 ms
+    np.testing.assert_array_equal(rec.indices["h"], [1])
+    with pytest.raises(ValueError, match="past the record's end"):
+        ephys.cut(_two_copies(), t_start_s=0.02)
+
+
+def test_store_keeps_records_out_of_point_file_and_table(tmp_path):
+    """A point's record.* metrics go to records/<key>.npz and come back as the same SpikeRecord;
+    the point file and results.csv hold only the other metrics; a recomputed point that keeps
+    no record loses the old file."""
+    from studies import ephys
+    from studies.store import Store
+
+    rec = ephys.cut(_two_copies(), in_sequence=True)
+    silent = ephys.renamed(ephys.cut(_two_copies(), t_start_s=0.005, duration_s=0.002), {"h": "quiet"})
+    store = Store(tmp_path)
+    point = {"study": "toy", "key": "k1", "values": {"seed": 0}, "elapsed_s": 1.0, "worker": "main",
+             "versions": {}, "metrics": {"rate_hz": 3.0, **ephys.merge(ephys.rows(rec, "healthy"),
+                                                                       ephys.rows(silent, "late"))}}
+    store.save("k1", point)
+    assert set(json.loads((tmp_path / "points" / "k1.json").read_text())["metrics"]) == {"rate_hz"}
+    assert list(store.table(["k1"], [])["metric"]) == ["rate_hz"]
+    back = ephys.decode(store.rows("k1"))
+    assert set(back) == {"healthy", "late"}
+    np.testing.assert_allclose(back["healthy"].times_s["h"], rec.times_s["h"])
+    np.testing.assert_array_equal(back["healthy"].indices["h"], rec.indices["h"])
+    assert back["healthy"].n_neurons == {"h": 3} and back["healthy"].duration_s == pytest.approx(0.02)
+    assert back["late"].n_neurons == {"quiet": 6} and len(back["late"].times_s["quiet"]) == 0
+    store.save("k1", {**point, "metrics": {"rate_hz": 2.0}})
+    assert store.rows("k1") == {} and not (tmp_path / "records" / "k1.npz").exists()
+
+
+def test_merge_refuses_two_durations_for_one_network():
+    from studies import ephys
+
+    a = ephys.cut(_two_copies(), duration_s=0.005)
+    b = ephys.cut(_two_copies(), duration_s=0.010)
+    with pytest.raises(ValueError, match="two durations"):
+        ephys.merge(ephys.rows(a, "n"), ephys.rows(b, "n"))
+
+
+# ------------------------------------------------------------------ the reproduction studies
+
+def test_attractor_horn1996_ephys(tmp_path):
+    """The spiking attractor keeps its first trial, the cued pattern's neurons and as many others;
+    the healthy network's pattern neurons fire through the delay (the retrieved memory)."""
+    res = run_tiny("attractor_horn1996", tmp_path, system=("snn",))
+    records = assert_ephys(res, "attractor_horn1996_ephys", ["pattern", "other"])
+    healthy = [k for k in res.table[(res.table["deletion"] == 0.0) & (res.table["lesion"] == "alzheimer")]["point"]]
+    rec = next(r for (key, _), r in records.items() if key in healthy)
+    late = rec.times_s["pattern"] > 0.2  # the delay window (readout_start_ms = 200)
+    assert late.sum() > rec.n_neurons["pattern"]
+
+
+def test_stdp_song2000_ephys(tmp_path):
+    """The output neuron's spike train at the end of each run is kept and drawn."""
+    res = run_tiny("stdp_song2000", tmp_path)
+    assert_ephys(res, "stdp_song2000_ephys", ["neuron"])
+
+
+def test_brunel_phase_ephys(tmp_path):
+    """The example states on the TINY grid (A at g 3, C at g 5) and the epilepsy path keep records
+    of both populations; the theory-map point keeps none."""
+    res = run_tiny("brunel_phase", tmp_path)
+    records = assert_ephys(res, "brunel_ephys", ["exc", "inh"])
+    kept = {key for key, _ in records}
+    t = res.table
+    assert kept == set(t[(t["part"] == "path") | ((t["part"] == "grid") & t["g"].isin([3.0, 5.0]))]["point"])
+
+
+def test_progressive_injury_ephys(tmp_path):
+    """The converted CNN keeps its first and last injury step, every spiking layer."""
+    res = run_tiny("progressive_injury", tmp_path, injury=("synaptic",), recovery=("none",))
+    records = assert_ephys(res, "progressive_injury_ephys", ["h1", "h2"])
+    assert {net for _, net in records} == {"step 0", "step 1"}
