@@ -1,5 +1,12 @@
 """Benchmark: the learners across simulators: torch <-> Brian2, RNN -> IF network, NIR round trips.
 
+First table (issue 13, "each learner's accuracy, mean ± sd over 3 seeds"): the four learners on
+the digits — backprop MLP, that MLP converted to IF neurons, surrogate-gradient SNN, Diehl & Cook
+STDP SNN (100 excitatory neurons, the configuration benchmarks/stdp_digits.py chose on
+validation for that size, trained, labelled and tested by its own `fit_and_score`) — and on the
+digits by rows the Elman RNN, its conversion to a recurrent IF network and the recurrent
+surrogate-gradient SNN; each with its size and wall time.
+
 Targets (issue 13):
 - a surrogate-gradient SpikingMLP run in Brian2 (bridge.torch_snn): >= 99% of (sample,
   neuron) pairs with identical spike counts, accuracy within 0.5 points of torch;
@@ -10,7 +17,7 @@ Targets (issue 13):
   spike counts for >= 99% of neurons; our converted SNN exported to NIR runs in snnTorch
   within 0.5 points of our Brian2 run.
 
-    python benchmarks/learners.py [--seeds 0,1,2] (writes its section of docs/benchmarks.md)
+    python benchmarks/learners.py [--seeds 0,1,2] [--no-write] (writes its section of docs/benchmarks.md)
 
 Every number is a mean ± sample sd over the seeds; each seed splits the data
 (`data.digits(seed)`, `data.digit_rows(seed)`) and initialises torch with it; accuracies are
@@ -35,12 +42,18 @@ from ann import data, models, train  # noqa: E402
 from ann.spiking import SpikingMLP  # noqa: E402
 from bridge import convert, recurrent, torch_snn  # noqa: E402
 from bridge import nir as bnir  # noqa: E402
+from stdp_digits import describe as stdp_describe, fit_and_score  # noqa: E402  (benchmarks/ is sys.path[0])
 
 STEPS_MS = (10, 20, 30, 50, 100)  # simulated time per RNN step (row)
 STATED_MS = 50                    # the time per row the 2-point target is stated at
 SNN = dict(hidden=128, T=25, epochs=30)       # the surrogate network of benchmarks/snn_surrogate.py
 RNN = dict(hidden=64, epochs=30)
 CONVERT_MS = 50                   # the converted SNN's simulated time in the NIR check
+MLP = dict(hidden=128, epochs=30)  # the backprop MLP of the learners table (converted at CONVERT_MS)
+# Diehl & Cook at 100 excitatory neurons: the configuration benchmarks/stdp_digits.py chose on
+# validation data for that size (docs/benchmarks.md, section stdp_digits: 0.883 ± 0.021)
+STDP = dict(n_exc=100, config={"rule": "pre", "eta": 0.05, "max_delay_ms": 0.0, "theta_plus_mv": 0.25,
+                               "dt_ms": 0.25, "epochs": 3})
 
 
 def _sd(v):
@@ -65,13 +78,35 @@ def torch_vs_brian(seeds):
             ds, kw = make(seed)
             torch.manual_seed(seed)
             net = SpikingMLP(ds.train.x.shape[-1], [SNN["hidden"]], 10, T=SNN["T"], **kw)
-            train.fit(net, ds.train, epochs=SNN["epochs"], device="cpu", progress=False, seed=seed)
             start = time.perf_counter()
+            train.fit(net, ds.train, epochs=SNN["epochs"], device="cpu", progress=False, seed=seed)
+            trained = time.perf_counter()
             a = torch_snn.agreement(net, ds.test.x, ds.test.y, batch_size=150)
-            rows.append((a, time.perf_counter() - start))
+            rows.append((a, time.perf_counter() - trained, trained - start))
             print(f"  {label}, seed {seed}: same counts {a.same_counts:.4%}, same spikes "
                   f"{a.same_spikes:.4%}, acc torch {a.acc_torch:.4f} brian {a.acc_brian:.4f}", flush=True)
         out[label] = rows
+    return out
+
+
+def static_learners(seeds, stdp_target):
+    """Backprop MLP, its converted SNN and the STDP SNN on the digits: {learner: [(acc, wall s) per seed]}."""
+    out = {"mlp": [], "converted": [], "stdp": []}
+    for seed in seeds:
+        ds = data.digits(seed=seed)
+        torch.manual_seed(seed)
+        start = time.perf_counter()
+        mlp = models.MLP(64, [MLP["hidden"]], 10)
+        train.fit(mlp, ds.train, epochs=MLP["epochs"], device="cpu", progress=False, seed=seed)
+        out["mlp"].append((train.evaluate(mlp, ds.test), time.perf_counter() - start))
+        start = time.perf_counter()
+        res = convert.to_snn(mlp, ds.train.x, neuron="if").evaluate(ds.test, duration_ms=CONVERT_MS)
+        out["converted"].append((res.accuracy, time.perf_counter() - start))
+        r = fit_and_score(STDP["n_exc"], STDP["config"], (ds.train.x, ds.train.y), (ds.test.x, ds.test.y), seed,
+                          stdp_target)
+        out["stdp"].append((r["acc"], r["train_s"] + r["label_s"] + r["score_s"]))
+        print(f"  learners seed {seed}: MLP {out['mlp'][-1][0]:.4f}, converted {out['converted'][-1][0]:.4f}, "
+              f"STDP {r['acc']:.4f} ({r['train_s']:.0f} s training)", flush=True)
     return out
 
 
@@ -84,9 +119,10 @@ def rnn_conversion(seeds):
         torch.manual_seed(seed)
         net = models.RNN(input_size=8, hidden_size=RNN["hidden"], out_features=10, cell="elman",
                          nonlinearity="relu")
+        start = time.perf_counter()
         train.fit(net, rows.train, epochs=RNN["epochs"], device="cpu", progress=False, seed=seed)
         acc = train.evaluate(net, rows.test)
-        acc_rnn.append(acc)
+        acc_rnn.append((acc, time.perf_counter() - start))
         for step in STEPS_MS:
             res = recurrent.to_snn(net, rows.train.x, step_ms=step).evaluate(rows.test)
             gaps[step].append(acc - res.accuracy)
@@ -180,11 +216,16 @@ def nir_checks(seeds):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", default="0,1,2", help="comma-separated data/initialisation seeds")
+    p.add_argument("--stdp-target", default="cython", choices=["numpy", "cython", "cpp_standalone"],
+                   help="Brian2 target of the STDP learner (the others run on numpy)")
+    p.add_argument("--no-write", action="store_true", help="print the section, do not write docs/benchmarks.md")
     args = p.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
     torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     b2.BrianLogger.log_level_error()
     start = time.perf_counter()
+    print("backprop MLP, converted SNN, STDP SNN on the digits:", flush=True)
+    static = static_learners(seeds, args.stdp_target)
     print("torch vs Brian2:", flush=True)
     agree = torch_vs_brian(seeds)
     print("recurrent conversion:", flush=True)
@@ -193,8 +234,9 @@ def main(argv=None):
     same, ours, theirs, same_class, mlp_same = nir_checks(seeds)
     seconds = time.perf_counter() - start
 
-    ok_agree = all(min(a.same_counts for a, _ in rows) >= 0.99 and
-                   max(abs(a.acc_torch - a.acc_brian) for a, _ in rows) <= 0.005 for rows in agree.values())
+    ok_agree = all(min(a.same_counts for a, *_ in rows) >= 0.99 and
+                   max(abs(a.acc_torch - a.acc_brian) for a, *_ in rows) <= 0.005 for rows in agree.values())
+    rnn_acc = [a for a, _ in acc_rnn]
     ok_rnn = abs(np.mean(gaps[STATED_MS])) <= 0.02
     ok_nir = min(min(v) for v in same.values()) >= 0.99 and \
         abs(np.mean(ours) - np.mean(theirs)) <= 0.005
@@ -205,6 +247,39 @@ def main(argv=None):
         f"`python benchmarks/learners.py --seeds {','.join(map(str, seeds))}`, Brian2 {b2.__version__} "
         f"(numpy target), torch {torch.__version__} on CPU, {seconds:.0f} s in all. Mean ± sample sd "
         f"over seeds {s}; each seed splits the data and initialises torch; test split = 450 digits.",
+        "",
+        "## Each learner's test accuracy, mean ± sd over the seeds",
+        "",
+        "Trained on the whole training split (1347 digits) of each seed, tested once on its test split. "
+        "Neurons = hidden + output units (STDP: excitatory + inhibitory); wall = training and testing "
+        "seconds per seed on this machine (one thread).",
+        "",
+        "| task | learner | size | test accuracy (%) | wall s per seed |",
+        "|---|---|---|---|---|",
+    ]
+    ff = [r[0].acc_torch for r in agree["feed-forward, digits"]]
+    rec_rows = [r[0].acc_torch for r in agree["recurrent, digits by rows (8 steps)"]]
+    h, hr = SNN["hidden"], RNN["hidden"]
+    table = [
+        ("digits", "backprop MLP (Adam)", f"64-{MLP['hidden']}-10, {MLP['epochs']} epochs",
+         [a for a, _ in static["mlp"]], [t for _, t in static["mlp"]]),
+        ("digits", "converted SNN (IF, bridge.convert)", f"that MLP, rate-coded, {CONVERT_MS} ms per digit",
+         [a for a, _ in static["converted"]], [t for _, t in static["converted"]]),
+        ("digits", "surrogate-gradient SNN (ann.spiking)", f"64-{h}-10 LIF, T = {SNN['T']} steps, "
+         f"{SNN['epochs']} epochs (torch)", ff, [r[2] for r in agree["feed-forward, digits"]]),
+        ("digits", "STDP SNN (Diehl & Cook, bio.stdp)",
+         f"{STDP['n_exc']} exc + {STDP['n_exc']} inh; {stdp_describe(STDP['config'])}; {args.stdp_target}",
+         [a for a, _ in static["stdp"]], [t for _, t in static["stdp"]]),
+        ("digit rows", "backprop RNN (Elman, ReLU)", f"8-{hr}-10, {RNN['epochs']} epochs",
+         rnn_acc, [t for _, t in acc_rnn]),
+        ("digit rows", "converted RNN (IF, bridge.recurrent)", f"that RNN, {STATED_MS} ms per row",
+         acc_snn[STATED_MS], wall[STATED_MS]),
+        ("digit rows", "recurrent surrogate-gradient SNN", f"8-{h}(recurrent)-10 LIF, one row per step, "
+         f"{SNN['epochs']} epochs (torch)", rec_rows, [r[2] for r in agree["recurrent, digits by rows (8 steps)"]]),
+    ]
+    for task, name, size, acc, secs in table:
+        lines.append(f"| {task} | {name} | {size} | {_ms(acc)} | {np.mean(secs):.0f} |")
+    lines += [
         "",
         "## Surrogate-gradient SNN in Brian2 (bridge.torch_snn)",
         "",
@@ -230,7 +305,7 @@ def main(argv=None):
         "## Recurrent conversion: Elman RNN (ReLU) -> recurrent IF network (bridge.recurrent)",
         "",
         f"`ann.models.RNN(cell='elman', nonlinearity='relu')` 8-{RNN['hidden']}-10 on the digits by "
-        f"rows (8 steps of 8 pixels), {RNN['epochs']} epochs; RNN test accuracy {_ms(acc_rnn)}%. "
+        f"rows (8 steps of 8 pixels), {RNN['epochs']} epochs; RNN test accuracy {_ms(rnn_acc)}%. "
         "Converted with per-unit 99.9th-percentile normalisation, 1 kHz maximum rate, dt 1 ms, "
         "half-threshold shift; recurrent spikes act one window later. Gap = RNN accuracy - SNN "
         "accuracy (points).",
@@ -268,9 +343,12 @@ def main(argv=None):
         "",
         f"Targets (>= 99% same counts; within 0.5 points): {'met' if ok_nir else 'MISSED'}.",
     ]
-    from _docs import write_section
-    write_section("learners", "\n".join(lines))
-    print("wrote docs/benchmarks.md")
+    if args.no_write:
+        print("\n".join(lines))
+    else:
+        from _docs import write_section
+        write_section("learners", "\n".join(lines))
+        print("wrote docs/benchmarks.md")
     return 0 if ok_agree and ok_rnn and ok_nir else 1
 
 

@@ -184,8 +184,9 @@ class RecurrentSNN:
     def dt_ms(self) -> float:
         return float(self.net.meta["dt_ms"])
 
-    def simulate(self, x, target: str = "numpy") -> SpikeRecord:
-        """Run sequences x (B, T, F) (values in [0, 1]) as B copies; one window per step."""
+    def simulate(self, x, target: str = "numpy", seed: int = 0) -> SpikeRecord:
+        """Run sequences x (B, T, F) (values in [0, 1]) as B copies; one window per step.
+        seed: the compiler's seed (matters only where a lesion added noise)."""
         x = _sequences(x, self.input_size, "input")
         if x.min() < 0 or x.max() > 1:
             raise ValueError(f"inputs must lie in [0, 1] (they stand for rates up to rate_hz), got range "
@@ -194,10 +195,12 @@ class RecurrentSNN:
         spec = self.net.with_inputs(inputs.Values("in", x.transpose(1, 0, 2),  # (T, B, F): one sample per step
                                                   rate_hz=self.net.meta["rate_hz"]),
                                     period=self.step_ms * ms)
-        return bio_run(spec, x.shape[1] * self.step_ms * ms, target=target, dt=dt_ms * ms)
+        return bio_run(spec, x.shape[1] * self.step_ms * ms, target=target, dt=dt_ms * ms, seed=seed)
 
-    def evaluate(self, split, target: str = "numpy", batch_size: int | None = None) -> RecurrentResult:
-        """Classify every sequence of `split` (.x (N, T, F) or (N, T*F) in [0, 1], .y (N,))."""
+    def evaluate(self, split, target: str = "numpy", batch_size: int | None = None,
+                 seed: int = 0) -> RecurrentResult:
+        """Classify every sequence of `split` (.x (N, T, F) or (N, T*F) in [0, 1], .y (N,)).
+        Batch k runs with seed + k (see `simulate`)."""
         x = _sequences(split, self.input_size, "evaluation")
         y = np.asarray(split.y).astype(np.int64)
         if y.shape != (len(x),):
@@ -213,7 +216,7 @@ class RecurrentSNN:
         for s in range(0, len(x), batch_size):
             xb = x[s:s + batch_size]
             b = len(xb)
-            rec = self.simulate(xb, target)
+            rec = self.simulate(xb, target, seed + s // batch_size)
             for p in acts:
                 counts = rec.sample_counts(p, window, n_steps)  # (T, B, n)
                 acts[p].append((counts / window / self.net.meta["rate_hz"] * self.scales[p]).transpose(1, 0, 2))

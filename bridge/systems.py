@@ -24,7 +24,9 @@ Every system has
   weights (ANN parameters that are weights) or synapses.
 
 Adapters: `ANNSystem` (a backprop-trained torch model), `ConvertedSystem`
-(a `bridge.convert.ConvertedSNN`), `STDPSystem` (a Diehl & Cook network,
+(a `bridge.convert.ConvertedSNN`), `RecurrentConvertedSystem` (a ReLU Elman RNN
+converted to a recurrent IF network, `bridge.recurrent.RecurrentSNN`), `STDPSystem`
+(a Diehl & Cook network,
 bio.diehl_cook / bio.stdp), `SurrogateSystem` (a surrogate-gradient
 ann.spiking.SpikingMLP, run in torch or in Brian2 via bridge.torch_snn). New
 learners plug in by providing the same attributes; `bridge.disorders` and the
@@ -183,10 +185,114 @@ class ConvertedSystem:
         return replace(self, snn=snn, source=ann)
 
     def size(self) -> dict[str, int]:
-        spec = self.snn.net
-        neurons = sum(p.n for p in spec.populations.values() if not p.is_source)
-        synapses = sum(int(c.active(spec.populations).sum()) for c in spec.connections.values())
-        return {"neurons": neurons, "synapses": synapses}
+        return _spec_size(self.snn.net)
+
+
+def _spec_size(spec) -> dict[str, int]:
+    """Neurons (every population that is not an input source) and active synapses of a spec."""
+    neurons = sum(p.n for p in spec.populations.values() if not p.is_source)
+    synapses = sum(int(c.active(spec.populations).sum()) for c in spec.connections.values())
+    return {"neurons": neurons, "synapses": synapses}
+
+
+# ----------------------------------------------------------------------------- converted RNN
+
+@dataclass(frozen=True)
+class RecurrentConvertedSystem:
+    """A ReLU Elman RNN converted to a recurrent IF network run in Brian2
+    (bridge.recurrent.RecurrentSNN: one window of `snn.step_ms` of simulated time per step,
+    recurrent spikes acting one window later).
+
+    Build it with `RecurrentConvertedSystem.of(source, calibration, step_ms=50)`.
+    snn:     the RecurrentSNN; its spec (`core`) is what a disorder edits.
+    source:  the ANNSystem holding the RNN it was converted from (`retrained` fine-tunes the
+             RNN and converts again with the same `calibration` and `options`, keeping the
+             RNN's lesion masks; a lesion made on the spiking side alone does not survive
+             retraining, so `retrained` refuses a system lesioned there).
+    calibration: (N, T, F) sequences that set the normalisation; options: to_snn's keyword
+             arguments (step_ms, percentile, ...).
+    batch_size: sequences per Brian2 run (None: all at once, as copies side by side).
+    Split x: (N, T, F) sequences, or (N, T*F) read in rows of F (the RNN's input_size), values
+    in [0, 1]; anything else raises a ValueError naming the expected shape. Activity (rate,
+    CV of ISIs, synchrony) is that of "h1" in the first batch's record: all sequences side
+    by side as copies, T windows of step_ms.
+    """
+
+    snn: object
+    source: object = None
+    calibration: np.ndarray = field(default=None, repr=False)
+    options: dict = field(default_factory=dict)
+    target: str = "numpy"
+    batch_size: int | None = None
+    kind: str = "converted"
+    label: str = "converted RNN (IF)"
+
+    substrate = "spec"
+
+    @classmethod
+    def of(cls, source, calibration, target: str = "numpy", batch_size: int | None = None,
+           label: str = "converted RNN (IF)", **options) -> "RecurrentConvertedSystem":
+        """Convert the RNN of `source` (an ANNSystem, or a bare ann.models.RNN that is wrapped in
+        one) with bridge.recurrent.to_snn(model, calibration, **options)."""
+        from bridge import recurrent
+
+        if not isinstance(source, ANNSystem):
+            source = ANNSystem(source)
+        calibration = np.asarray(calibration.x if hasattr(calibration, "x") else calibration, dtype=np.float32)
+        snn = recurrent.to_snn(source.model, calibration, **options)
+        return cls(snn, source, calibration, dict(options), target, batch_size, label=label)
+
+    @property
+    def core(self):
+        return self.snn.net
+
+    def with_core(self, core) -> "RecurrentConvertedSystem":
+        return replace(self, snn=replace(self.snn, net=core), source=None)
+
+    @property
+    def step_ms(self) -> float:
+        return self.snn.step_ms
+
+    def _check_core(self) -> None:
+        # bio.run applies a delay on an analog (Values) input only when one sample is shown,
+        # and a converted RNN shows each step as a sample of its own
+        delayed = [n for n, c in self.snn.net.connections.items()
+                   if self.snn.net.populations[c.pre].is_source and np.any(np.asarray(c.delay_s) > 0)]
+        if delayed:
+            raise ValueError(f"connection(s) {', '.join(delayed)} from the analog input carry delays (e.g. "
+                             "multiple sclerosis): bio.run delays analog input for a single sample only, "
+                             "and a converted RNN shows each step as one sample; delays on the spiking "
+                             "pathways (h -> h, h -> out) are supported")
+
+    def evaluate(self, split, seed: int = 0) -> Score:
+        self._check_core()
+        res = self.snn.evaluate(split, target=self.target, batch_size=self.batch_size, seed=seed)
+        rec = res.records[0]
+        return Score(res.accuracy, record=rec, **activity(rec, self.snn.populations[0]))
+
+    def representations(self, x) -> dict[str, np.ndarray]:
+        """{"h1": (N, T * H1), ..., "out": (N, T * n_out)}: each population's spike count in
+        each window (step), flattened step-major like the RNN's (N, T, H) output sequence."""
+        from bridge import recurrent
+
+        self._check_core()
+        x = recurrent._sequences(x, self.snn.input_size, "input")
+        rec = self.snn.simulate(x, self.target, 0)
+        window, (n, steps) = self.step_ms * 1e-3, x.shape[:2]
+        return {p: rec.sample_counts(p, window, steps).transpose(1, 0, 2).reshape(n, -1).astype(float)
+                for p in self.snn.populations}  # (T, N, n) -> (N, T * n)
+
+    def retrained(self, split, seed: int = 0) -> "RecurrentConvertedSystem":
+        if self.source is None:
+            raise ValueError("this converted RNN has no source RNN to retrain (or was lesioned on the "
+                             "spiking side); retrain the ANNSystem and convert it again")
+        from bridge import recurrent
+
+        ann = self.source.retrained(split, seed=seed)
+        return replace(self, snn=recurrent.to_snn(ann.model, self.calibration, **self.options), source=ann)
+
+    def size(self) -> dict[str, int]:
+        return _spec_size(self.snn.net)
 
 
 # ----------------------------------------------------------------------------- STDP SNN
@@ -243,9 +349,7 @@ class STDPSystem:
         return replace(self, spec=spec, labels=stdp.label(spec, ref.x, ref.y, target=self.target, seed=seed + 1))
 
     def size(self) -> dict[str, int]:
-        neurons = sum(p.n for p in self.spec.populations.values() if not p.is_source)
-        synapses = sum(int(c.active(self.spec.populations).sum()) for c in self.spec.connections.values())
-        return {"neurons": neurons, "synapses": synapses}
+        return _spec_size(self.spec)
 
 
 # ----------------------------------------------------------------------------- surrogate-gradient SNN
@@ -274,7 +378,8 @@ class SurrogateSystem:
             so `brian=True` refuses them.
     Split x: (N, F) static samples, each held for the model's T steps, or (N, T', F)
     sequences, one step per row. Activity (rate, CV of ISIs, synchrony) is that of the
-    first hidden layer "hidden1", all samples side by side as copies, one step = dt_ms.
+    first hidden layer "hidden1", all samples side by side as copies, one step = dt_ms;
+    the Score's record holds every hidden layer ("hidden1", "hidden2", ...).
 
     ann.lesion's output hooks see one (batch, unit) current per sample only on the first
     layer's input weights (`hidden.0.fc`) with static input; elsewhere (a deeper layer, a
@@ -348,11 +453,12 @@ class SurrogateSystem:
         x = self._check(split.x)
         spikes, logits = self._run(x)
         acc = float(np.mean(np.argmax(logits, axis=1) == np.asarray(split.y)))
-        raster = spikes["hidden1"]  # (T, B, N1)
-        n_steps, b, n = raster.shape
-        step, index = np.nonzero(raster.reshape(n_steps, b * n))  # time-sorted; index = b * N1 + k
-        rec = SpikeRecord({"hidden1": step * self.dt_s}, {"hidden1": index.astype(np.int64)},
-                          {"hidden1": b * n}, n_steps * self.dt_s, copies=b)
+        times, indices, sizes = {}, {}, {}
+        for pop, raster in spikes.items():  # every hidden layer, (T, B, N)
+            n_steps, b, n = raster.shape
+            step, index = np.nonzero(raster.reshape(n_steps, b * n))  # time-sorted; index = b * N + k
+            times[pop], indices[pop], sizes[pop] = step * self.dt_s, index.astype(np.int64), b * n
+        rec = SpikeRecord(times, indices, sizes, n_steps * self.dt_s, copies=b)
         return Score(acc, record=rec, **activity(rec, "hidden1"))
 
     def representations(self, x) -> dict[str, np.ndarray]:

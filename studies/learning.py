@@ -8,7 +8,10 @@ protocol and built with `hidden` units so that they are matched in size:
 - "ann":       backpropagation (Adam): an MLP 64-hidden-10 on the digits, a ReLU
                Elman RNN 8-hidden-10 reading the digit row by row on the temporal task;
 - "converted": that MLP converted to integrate-and-fire neurons (bridge.convert,
-               rate coding, `duration_ms` of simulated time per digit);
+               rate coding, `duration_ms` of simulated time per digit); on the temporal
+               task that RNN converted to a recurrent IF network (bridge.recurrent,
+               bridge.systems.RecurrentConvertedSystem: `row_ms` of simulated time per
+               row, recurrent spikes acting one window later);
 - "surrogate": a spiking MLP of LIF neurons trained by backpropagation through time
                with surrogate gradients (ann.spiking; a digit held for `steps` steps of
                1 ms; on the temporal task a recurrent LIF layer, one row per step);
@@ -16,11 +19,10 @@ protocol and built with `hidden` units so that they are matched in size:
                without labels by STDP; its neurons are labelled afterwards from the
                samples of the latest chunk of the stream (its `retrained` rule).
 Tasks: "digits" (8x8 digits as 64-pixel vectors) and "digit_rows" (the same digits
-as sequences of 8 rows of 8 pixels, ann.data.digit_rows). Only the ANN and the
-surrogate-gradient SNN take sequences: ConvertedSystem wraps the feed-forward
-conversion (the recurrent conversion bridge.recurrent has no systems adapter yet),
-and the Diehl & Cook network learns a static image shown as Poisson rates, with no
-notion of the order of rows. So the temporal task runs those two learners.
+as sequences of 8 rows of 8 pixels, ann.data.digit_rows). The temporal task runs the
+three learners that take sequences (RNN, converted RNN, recurrent surrogate SNN): the
+Diehl & Cook network learns a static image shown as Poisson rates, with no notion of
+the order of rows.
 
 Each point is one task and one seed; in it every learner sees the stream (one seed's
 fresh random passes through the training split, `stream`) in chunks up to each
@@ -30,7 +32,10 @@ converted SNN converts again; one STDP pass and relabelling for the Diehl & Cook
 network), and is tested on the same test digits at each checkpoint. After the
 last checkpoint come the time course, the similarity and the robustness.
 
-Answer the figures give (numbers: `--quick`, 3 seeds, 300 test digits, mean over seeds):
+Answer the figures give (numbers: `--quick`, 3 seeds, 300 test digits, mean over seeds, from
+study VERSION 4, before the converted RNN joined the temporal task; the converted RNN's
+numbers and the energy and ephys figures are not yet stated here: they come from the next
+`brainbridge run learning --quick`):
 - `learning_curves`: test accuracy against training samples seen (log axis), one
   line per learner, mean and 95% bootstrap interval over seeds, chance dotted. After
   100 samples the STDP network, which only labels features it found without labels,
@@ -74,11 +79,23 @@ Answer the figures give (numbers: `--quick`, 3 seeds, 300 test digits, mean over
   (epilepsy) takes it to chance while pruning its weakest recurrent weights
   (schizophrenia) costs nothing (0.97).
 
+- `learning_energy`: each learner's final accuracy against its energy per test sample
+  (bridge.energy, Horowitz 2014 costs: an ANN's multiply-accumulates for one input; a
+  spiking learner's synaptic events on `n_ephys` test samples, plus one MAC per synapse and
+  ms for an analog input layer, Rueckauer et al. 2017 sec. 2.3), per task, mean and 95%
+  bootstrap interval over seeds.
+- `learning_ephys_<task>_<learner>`: bio.analysis.ephys_figure (raster, population rate, ISI
+  and CV distributions) of each spiking learner's first hidden layer on the first `n_ephys`
+  test samples shown one after another, after the last checkpoint, lowest seed. The spikes
+  are stored in the results table (metrics ephys_spikes, one row per neuron with its spike
+  times, and ephys_duration_ms; `ephys_record` rebuilds the SpikeRecord), so `brainbridge
+  report learning` redraws the figure without simulating.
+
 The transfer panel of the former version (0-4 -> 5-9) is dropped: with four
 learners it costs a second STDP training per seed (about as long as the whole
 stream) for a question this study no longer asks.
 
-Runs: TINY (numpy target, about 15 s of CPU) is the test; `brainbridge run learning
+Runs: TINY (numpy target, about 35 s of CPU with the converted RNN) is the test; `brainbridge run learning
 --quick` (3 seeds, up to 1000 samples: 6 min on a shared 2-core machine once Brian2's
 code is compiled, 19 min the first time); the full run, 5 seeds up to 3000 samples:
 `brainbridge run learning --workers 2`.
@@ -93,7 +110,7 @@ import numpy as np
 
 from .params import axis, param
 
-VERSION = 4  # 3: each learner draws its own initial weights; 4: similarity to the input pixels
+VERSION = 5  # 3: own initial weights; 4: similarity to the pixels; 5: converted RNN, energy, ephys record
 
 TASKS = ("digits", "digit_rows")
 LEARNERS = ("ann", "converted", "surrogate", "stdp")
@@ -105,6 +122,7 @@ STYLE = {"ann": {"color": "#0072B2", "linestyle": "-"}, "converted": {"color": "
 DISORDERS = ("neurodegeneration", "alzheimer", "alzheimer_compensated", "schizophrenia", "epilepsy",
              "parkinson", "multiple_sclerosis", "stroke")
 STDP_READOUTS = 10  # readout times of the STDP time course, evenly spaced over the presentation
+ROW_READOUTS_MS = (2, 5, 10, 20, 50, 100)  # converted RNN: simulated times per row of its time course
 
 
 @dataclass(frozen=True)
@@ -115,6 +133,8 @@ class Params:
     lr: float = param(5e-3, above=0.0)       # Adam step of the backprop learners (ANN, surrogate SNN)
     steps: int = param(10, at_least=1)       # surrogate SNN: steps of 1 ms a static digit is held
     duration_ms: float = param(50.0, above=0.0)  # converted SNN: simulated time per digit (dt = 1 ms)
+    row_ms: int = param(50, at_least=2)      # converted RNN: simulated time per row (bridge.recurrent step_ms)
+    n_ephys: int = param(3, at_least=1)      # test samples in the electrophysiology record (learning_ephys)
     stdp_present_ms: float = param(150.0, above=0.0)  # STDP SNN: presentation per image (bio.diehl_cook)
     stdp_rest_ms: float = param(50.0, at_least=0.0)   # STDP SNN: silence between images
     stdp_dt_ms: float = param(0.5, above=0.0)         # STDP SNN: simulation step
@@ -130,8 +150,8 @@ class Params:
 
 # TINY: a larger step so that 300 samples teach the backprop learners something, and a shorter
 # STDP presentation at dt 1 ms (fine for 32 neurons; bio/diehl_cook.py on why 400 need 0.5 ms)
-TINY = Params(checkpoints=(30, 300), hidden=32, lr=0.03, steps=5, duration_ms=20.0, stdp_present_ms=50.0,
-              stdp_rest_ms=20.0, stdp_dt_ms=1.0, n_test=60, n_similarity=30, n_boot=50,
+TINY = Params(checkpoints=(30, 300), hidden=32, lr=0.03, steps=5, duration_ms=20.0, row_ms=10,
+              n_ephys=2, stdp_present_ms=50.0, stdp_rest_ms=20.0, stdp_dt_ms=1.0, n_test=60, n_similarity=30, n_boot=50,
               disorders=("neurodegeneration", "parkinson"), target="numpy", seeds=(0,))
 QUICK = Params(checkpoints=(100, 300, 1000), seeds=(0, 1, 2))
 
@@ -153,11 +173,15 @@ def stream(split, n: int, seed: int):
 # ----------------------------------------------------------------------------- the learners
 
 class Learner(NamedTuple):
-    """How a learner is built untrained for a task, and which of its representations() is
-    its first hidden layer. make(p, first_chunk, seed) -> a bridge.systems system."""
+    """How a learner is built untrained for a task, which of its representations() is its
+    first hidden layer (also the population of its Score.record that learning_ephys draws),
+    and how its accuracy builds up over simulated time (None: it has no time).
+    make(p, first_chunk, seed) -> a bridge.systems system;
+    time(p, system, test, seed) -> ((R,) times in ms, (R,) accuracies)."""
 
     make: Callable
     layer: str
+    time: Callable | None = None
 
 
 def _init(seed: int, learner: str) -> None:
@@ -202,6 +226,17 @@ def _converted(p, first, seed):
                            calibration=first.x, options=options, label=LABELS["converted"])
 
 
+def _converted_rnn(p, first, seed):
+    from ann import models
+    from bridge.systems import ANNSystem, RecurrentConvertedSystem
+
+    _init(seed, "ann")  # the same initial RNN as the "ann" learner's, as on the digits
+    net = models.RNN(input_size=8, hidden_size=p.hidden, out_features=10, cell="elman", nonlinearity="relu")
+    # calibrated on the first chunk: the converter sees only samples the stream has shown
+    return RecurrentConvertedSystem.of(ANNSystem(net, epochs=1, lr=p.lr), first.x, target=p.target,
+                                       label=LABELS["converted"], step_ms=float(p.row_ms))
+
+
 def _surrogate(p, first, seed, recurrent=False, n_in=64):
     from ann.spiking import SpikingMLP
     from bridge.systems import SurrogateSystem
@@ -222,15 +257,8 @@ def _stdp(p, first, seed):
                                         dt=p.stdp_dt_ms * ms)
     spec = diehl_cook.diehl_cook_spec(n_exc=p.hidden, params=timing, seed=seed)
     unlabelled = Labels(np.full(p.hidden, -1, dtype=np.int64), np.arange(10))  # relabelled by retrained
-    return STDPSystem(spec, unlabelled, target=p.target, n_record=0, label=LABELS["stdp"])
-
-
-TASK_LEARNERS = {
-    "digits": {"ann": Learner(_ann, "act1"), "converted": Learner(_converted, "h1"),
-               "surrogate": Learner(_surrogate, "hidden1"), "stdp": Learner(_stdp, "exc")},
-    "digit_rows": {"ann": Learner(_rnn, "rnn"),
-                   "surrogate": Learner(lambda p, first, seed: _surrogate(p, first, seed, True, 8), "hidden1")},
-}
+    # n_record: its Score keeps the spikes of that many test images (learning_ephys, energy)
+    return STDPSystem(spec, unlabelled, target=p.target, n_record=p.n_ephys, label=LABELS["stdp"])
 
 
 def _data(task: str, seed: int):
@@ -243,13 +271,13 @@ def _data(task: str, seed: int):
 
 # ----------------------------------------------------------------------------- accuracy over time
 
-def _converted_time(system, test, seed):
+def _converted_time(p, system, test, seed):
     res = system.snn.evaluate(test, duration_ms=system.duration_ms, dt_ms=system.dt_ms, target=system.target,
                               seed=seed)
     return np.asarray(res.times_ms, float), np.asarray(res.accuracy_t, float)
 
 
-def _surrogate_time(system, test, seed):
+def _surrogate_time(p, system, test, seed):
     import torch
 
     u = system.model.readout_potential(torch.from_numpy(test.x)).double().numpy()  # (T, B, n_out)
@@ -258,7 +286,7 @@ def _surrogate_time(system, test, seed):
     return np.arange(1, len(u) + 1) * system.model.config["dt_ms"], acc
 
 
-def _stdp_time(system, test, seed):
+def _stdp_time(p, system, test, seed):
     """Votes from the spikes of the first t ms of each test image's presentation, with the
     repeat rule of bio.stdp.responses: an image that drew fewer than min_spikes spikes in its
     whole presentation is shown again at rates x boost, and that showing's spikes count."""
@@ -296,9 +324,97 @@ def _stdp_time(system, test, seed):
     return stops * 1e3, np.asarray(acc)
 
 
-# how each spiking learner's accuracy builds up over simulated time: the protocol's Score has
-# no time course, so it is read from each learner's own result (the ANN has no time)
-TIME_COURSE = {"converted": _converted_time, "surrogate": _surrogate_time, "stdp": _stdp_time}
+def _converted_rnn_time(p, system, test, seed):
+    """The converted RNN reads its class in the last window, so its time course is over the
+    simulated time it is given per row: the same trained RNN converted again at each
+    ROW_READOUTS_MS window up to row_ms (and at row_ms), read out after all T rows."""
+    from dataclasses import replace
+
+    from bridge import recurrent
+
+    steps = sorted({float(t) for t in ROW_READOUTS_MS if t <= p.row_ms} | {float(p.row_ms)})
+    n_rows, acc = test.x.shape[1], []
+    for step in steps:
+        snn = recurrent.to_snn(system.source.model, system.calibration, **{**system.options, "step_ms": step})
+        acc.append(replace(system, snn=snn).evaluate(test, seed=seed).accuracy)
+    return np.asarray(steps) * n_rows, np.asarray(acc)
+
+
+# how each spiking learner's accuracy builds up over simulated time (Learner.time): the protocol's
+# Score has no time course, so it is read from each learner's own result (the ANN has no time)
+TASK_LEARNERS = {
+    "digits": {"ann": Learner(_ann, "act1"), "converted": Learner(_converted, "h1", _converted_time),
+               "surrogate": Learner(_surrogate, "hidden1", _surrogate_time),
+               "stdp": Learner(_stdp, "exc", _stdp_time)},
+    "digit_rows": {"ann": Learner(_rnn, "rnn"), "converted": Learner(_converted_rnn, "h1", _converted_rnn_time),
+                   "surrogate": Learner(lambda p, first, seed: _surrogate(p, first, seed, True, 8), "hidden1",
+                                        _surrogate_time)},
+}
+
+
+# ----------------------------------------------------------------------------- energy and electrophysiology
+
+def _energy_pj(system, score, x) -> float:
+    """Energy per sample (pJ; bridge.energy, Horowitz 2014 costs) of the run behind `score`,
+    which showed the samples x (n of them).
+
+    No spikes (an ANN): its dense multiply-accumulates for one input (ann_ledger). A spiking
+    learner: one accumulate per synaptic event of its record (snn_ledger), over the synapse
+    lists of its spec (the surrogate SNN's are those bridge.torch_snn.to_brian builds from its
+    weights, with its weight lesions), and an analog input layer (a current, not spikes) as
+    one MAC per synapse and 1 ms step, as Rueckauer et al. (2017, sec. 2.3) count it."""
+    from bridge import energy, torch_snn
+
+    if score.record is None:
+        return float(energy.ann_ledger(system.core, x[:1]).total_energy_pj[0])
+    rec = score.record
+    spec = system.core if system.substrate == "spec" else torch_snn.to_brian(system.core).spec
+    analog = {name: int(round(rec.duration_s / 1e-3)) for name, pop in spec.populations.items()
+              if pop.is_source and name not in rec.n_neurons}  # every learner here runs at dt = 1 ms
+    ledger = energy.snn_ledger(rec, spec, rec.copies, analog=analog)
+    return float(ledger.total_energy_pj.sum() / len(x))
+
+
+def _ephys_rows(rec, pop: str) -> tuple[list, list]:
+    """A population of a SpikeRecord as tidy rows, its samples laid one after another in time.
+
+    Copies that ran side by side (neuron k of copy b = index b * n + k, each copy a sample of
+    duration D) become one run of B * D: copy b's spikes shifted by b * D. Returns
+    (spike rows, one per neuron that fired: {"population", "neuron", "spike_times_ms": the
+    times in ms separated by spaces, "value": its spike count}, [{"population", "n_neurons",
+    "value": duration in ms}])."""
+    n = rec.n_neurons[pop] // rec.copies
+    t_ms = (rec.times_s[pop] + rec.indices[pop] // n * rec.duration_s) * 1e3
+    k = rec.indices[pop] % n
+    order = np.lexsort((t_ms, k))
+    rows = []
+    for neuron in np.unique(k):
+        times = t_ms[order][k[order] == neuron]
+        rows.append({"population": pop, "neuron": int(neuron),
+                     "spike_times_ms": " ".join(f"{v:.6g}" for v in times), "value": float(len(times))})
+    return rows, [{"population": pop, "n_neurons": n, "value": rec.copies * rec.duration_s * 1e3}]
+
+
+def ephys_record(table, task: str, system: str, seed: int):
+    """The SpikeRecord that learning_ephys draws, rebuilt from the results table: the first
+    hidden population of `system` on the first n_ephys test samples of `task` (one after
+    another) after the last checkpoint, seed `seed`. None if the table holds none."""
+    from bio.record import SpikeRecord
+
+    where = (table["task"] == task) & (table["system"] == system) & (table["seed"] == seed)
+    head = table[where & (table["metric"] == "ephys_duration_ms")]
+    if head.empty:
+        return None
+    pop, n, duration_ms = head["population"].iloc[0], int(head["n_neurons"].iloc[0]), float(head["value"].iloc[0])
+    times, index = [], []
+    for row in table[where & (table["metric"] == "ephys_spikes")].itertuples():
+        got = np.array(str(row.spike_times_ms).split(), dtype=float)
+        times.append(got)
+        index.append(np.full(len(got), int(row.neuron)))
+    t = np.concatenate(times) if times else np.zeros(0)
+    i = np.concatenate(index).astype(np.int64) if index else np.zeros(0, np.int64)
+    order = np.argsort(t, kind="stable")
+    return SpikeRecord({pop: t[order] * 1e-3}, {pop: i[order]}, {pop: n}, duration_ms * 1e-3)
 
 
 # ----------------------------------------------------------------------------- one point
@@ -335,9 +451,20 @@ def point(p: Params, seed: int) -> dict:
     over_time = []
     with progress.phase(f"{p.task}: accuracy against simulated time"):
         for name, system in systems.items():
-            if name in TIME_COURSE:
-                times, acc = TIME_COURSE[name](system, test, seed)
+            if learners[name].time is not None:
+                times, acc = learners[name].time(p, system, test, seed)
                 over_time += [{"system": name, "time_ms": float(t), "value": float(a)} for t, a in zip(times, acc)]
+
+    energy, spikes, durations = [], [], []
+    with progress.phase(f"{p.task}: energy and spikes on {p.n_ephys} test samples"):
+        few = test.subset(np.arange(min(p.n_ephys, len(test))))
+        for name, system in systems.items():
+            score = system.evaluate(few, seed=seed)
+            energy.append({"system": name, "value": _energy_pj(system, score, few.x)})
+            if score.record is not None:
+                got, length = _ephys_rows(score.record, learners[name].layer)
+                spikes += [{"system": name, **row} for row in got]
+                durations += [{"system": name, **row} for row in length]
 
     with progress.phase(f"{p.task}: CKA and RSA between every pair of learners"):
         stimuli = test.x[:p.n_similarity]
@@ -372,7 +499,8 @@ def point(p: Params, seed: int) -> dict:
                 normalised.append({**cell, "value": (acc - level) / span if abs(span) > 1e-12 else float("nan")})
                 bar.update(1)
     return {"accuracy": accuracy, "accuracy_over_time": over_time, "similarity": similarity,
-            "input_similarity": to_input, "lesioned_accuracy": lesioned, "normalised_accuracy": normalised, "chance": level}
+            "input_similarity": to_input, "lesioned_accuracy": lesioned, "normalised_accuracy": normalised,
+            "chance": level, "energy_pj": energy, "ephys_spikes": spikes, "ephys_duration_ms": durations}
 
 
 # ----------------------------------------------------------------------------- summary and figures
@@ -413,6 +541,10 @@ def summary(table) -> str:
             for s in _systems(part[part["metric"] == "input_similarity"]):
                 lines.append(f"    {'pixels':>9} - {s:<9} {ref.get((s, 'cka'), np.nan):.2f} / "
                              f"{ref.get((s, 'rsa'), np.nan):.2f}")
+        energy = part[part["metric"] == "energy_pj"].groupby("system")["value"].mean()
+        if len(energy):
+            lines.append("  energy per test sample (nJ, bridge.energy; mean over seeds): "
+                         + ", ".join(f"{s} {energy[s] * 1e-3:.3g}" for s in _systems(part) if s in energy))
         rob = part[part["metric"] == "normalised_accuracy"]
         if len(rob):
             sev = rob["severity"].iloc[0]
@@ -462,11 +594,14 @@ def _time_ticks(ax, times) -> None:
 
 
 def figures(table, out_dir: Path) -> list[Path]:
-    """learning_curves, learning_time, learning_similarity, learning_robustness (module docstring)."""
+    """learning_curves, learning_time, learning_similarity, learning_robustness, learning_energy
+    and learning_ephys_<task>_<learner> (module docstring)."""
     paths = _curves(table, out_dir)
     paths += _time(table, out_dir)
     paths += _similarity(table, out_dir)
-    return paths + _robustness(table, out_dir)
+    paths += _robustness(table, out_dir)
+    paths += _energy(table, out_dir)
+    return paths + _ephys(table, out_dir)
 
 
 def _curves(table, out_dir):
@@ -509,7 +644,9 @@ def _time(table, out_dir):
                        label=f"{LABELS['ann']} (no time)")
         ax.axhline(_chance(table, task), color="0.5", ls=":", lw=1, label="chance")
         ax.set(xscale="log", xlabel="simulated time read out at (ms)", ylabel="test accuracy", ylim=(0, 1.02),
-               title=task.replace("_", " ") + (" (one row per ms)" if task == "digit_rows" else ""))
+               title=task.replace("_", " ") + ("\n(surrogate: one row per ms, read out after each;\n"
+                                               "converted: 8 rows at each time per row, read out at the end)"
+                                               if task == "digit_rows" else ""))
         _time_ticks(ax, part["time_ms"])
     _figure_legend(fig, axes[0])
     fig.suptitle("How long must a spiking learner run? Accuracy against simulated time, after the last\n"
@@ -597,3 +734,58 @@ def _robustness(table, out_dir):
                  "n/a: the disorder does not apply;\nrefused: the system cannot simulate that lesion "
                  "faithfully (bridge.systems.SurrogateSystem)", fontsize=9)
     return style.save(fig, out_dir, "learning_robustness")
+
+
+def _energy(table, out_dir):
+    from bridge.energy import OpCosts
+
+    from . import style
+    from .stats import bootstrap_ci
+
+    rows = table[table["metric"] == "energy_pj"]
+    tasks = [t for t in _tasks(table) if (rows["task"] == t).any()]
+    if not tasks:
+        return []
+    fig, axes = style.figure(1, len(tasks), squeeze=False, sharey=True)
+    for ax, task in zip(axes[0], tasks):
+        part = rows[rows["task"] == task]
+        acc = table[(table["task"] == task) & (table["metric"] == "accuracy")]
+        acc = acc[acc["samples_seen"] == acc["samples_seen"].max()]
+        for s in _systems(part):
+            e_mean, e_lo, e_hi = bootstrap_ci(part[part["system"] == s]["value"] * 1e-3)  # nJ
+            a_mean, a_lo, a_hi = bootstrap_ci(acc[acc["system"] == s]["value"])
+            ax.errorbar(e_mean, a_mean, xerr=[[e_mean - e_lo], [e_hi - e_mean]], yerr=[[a_mean - a_lo], [a_hi - a_mean]],
+                        marker="o", ms=6, capsize=2, linestyle="none", color=STYLE[s]["color"], label=LABELS[s])
+        ax.axhline(_chance(table, task), color="0.5", ls=":", lw=1, label="chance")
+        ax.set(xscale="log", xlabel="energy per sample (nJ)", ylabel="final test accuracy", ylim=(0, 1.02),
+               title=task.replace("_", " "))
+    _figure_legend(fig, axes[0])
+    costs = OpCosts()
+    fig.suptitle(f"What does each learner's answer cost? Final accuracy against energy per sample\n"
+                 f"(bridge.energy: MAC {costs.mac_pj:g} pJ, AC {costs.ac_pj:g} pJ, {costs.source}; analog input "
+                 f"layers: one MAC per synapse and ms; mean and 95% bootstrap CI, {_over(table)})", fontsize=9)
+    return style.save(fig, out_dir, "learning_energy")
+
+
+def _ephys(table, out_dir):
+    """One bio.analysis.ephys_figure per task and spiking learner, from the stored record."""
+    from bio import analysis
+
+    from . import style
+
+    paths = []
+    for task in _tasks(table):
+        part = table[(table["task"] == task) & (table["metric"] == "ephys_duration_ms")]
+        if part.empty:
+            continue
+        seed = int(part["seed"].min())
+        for s in _systems(part):
+            rec = ephys_record(table, task, s, seed)
+            pop, n_samples = rec.populations[0], int(part["n_ephys"].iloc[0])
+            title = (f"{LABELS[s]} on {task.replace('_', ' ')}: {pop} ({rec.n_neurons[pop]} neurons), "
+                     f"{n_samples} test samples shown one after another "
+                     f"({rec.duration_s * 1e3:g} ms), after the last checkpoint, seed {seed}")
+            with style.context():
+                fig = analysis.ephys_figure(rec, [pop], bin_s=1e-3 if rec.duration_s < 0.2 else 5e-3, title=title)
+            paths += style.save(fig, out_dir, f"learning_ephys_{task}_{s}")
+    return paths

@@ -8,6 +8,7 @@ import pytest
 
 import studies
 from studyrun import run_tiny, value
+from test_ephys_figures import assert_ephys
 
 
 @pytest.mark.parametrize("name", ["quickstart", "conversion", "learning"])
@@ -32,11 +33,18 @@ def test_quickstart_tiny(tmp_path):
         assert value(t, "lesioned_accuracy", system=system, severity=1.0) <= 0.25  # chance ~0.1
         assert value(t, "lesioned_accuracy", system=system, severity=0.0) == value(t, "accuracy", system=system)
     assert "test accuracy" in res.findings
+    assert_ephys(res, "quickstart_ephys", ["h1", "out", "exc"])  # the converted and the STDP SNN
 
 
 def test_conversion_tiny(tmp_path):
-    """Accuracy is read out at each time, and the SNN reaches the ANN within the run."""
-    t = run_tiny("conversion", tmp_path).table
+    """Accuracy is read out at each time, and the SNN reaches the ANN within the run; every point
+    keeps its converted network's spikes (test samples one after another) for conversion_ephys."""
+    res = run_tiny("conversion", tmp_path)
+    t = res.table
+    records = assert_ephys(res, "conversion_ephys", ["h1", "out"])
+    assert len(records) == t["point"].nunique()
+    # 40 test samples of 32 ms: 31 fit in the 1 s kept, laid one after another
+    assert all(r.duration_s == pytest.approx(31 * 0.032) for r in records.values())
     assert set(t["normalisation"]) == {"max", "percentile"}
     early, late = value(t, "accuracy_t", time_ms=4.0), value(t, "accuracy_t", time_ms=32.0)
     assert late >= early - 0.05
@@ -51,8 +59,12 @@ def test_learning_tiny(tmp_path):
     rises along the stream, and the converted SNN, which rate-codes the same ANN, stays within
     10 points of it and represents the stimuli alike (CKA > 0.9; Rueckauer et al. 2017).
     Every pair of learners is compared once per measure (n(n-1)/2 rows), every spiking learner
-    has a time course, and a disorder that does not apply is reported as such, not as a number."""
-    t = run_tiny("learning", tmp_path).table
+    has a time course, and a disorder that does not apply is reported as such, not as a number.
+    The converted RNN (bridge.systems.RecurrentConvertedSystem) joins the digit rows; every
+    learner has an energy per sample (an ANN's MACs, the others' synaptic events), and every
+    spiking learner's stored hidden-layer record redraws as learning_ephys_<task>_<learner>."""
+    res = run_tiny("learning", tmp_path)
+    t = res.table
     digits = t[t["task"] == "digits"]
     for system in ("ann", "converted", "surrogate", "stdp"):
         assert value(digits, "accuracy", system=system, samples_seen=300) > 0.3, system
@@ -60,7 +72,8 @@ def test_learning_tiny(tmp_path):
     assert ann > value(digits, "accuracy", system="ann", samples_seen=30) + 0.2
     assert abs(ann - value(digits, "accuracy", system="converted", samples_seen=300)) <= 0.1
     sim = t[t["metric"] == "similarity"]
-    for task, names in (("digits", {"ann", "converted", "surrogate", "stdp"}), ("digit_rows", {"ann", "surrogate"})):
+    for task, names in (("digits", {"ann", "converted", "surrogate", "stdp"}),
+                        ("digit_rows", {"ann", "converted", "surrogate"})):
         part = sim[sim["task"] == task]
         n_pairs = len(names) * (len(names) - 1) // 2
         assert part.groupby("measure").size().to_dict() == {"cka": n_pairs, "rsa": n_pairs}
@@ -72,6 +85,27 @@ def test_learning_tiny(tmp_path):
     assert value(sim, "similarity", task="digits", system_a="ann", system_b="converted", measure="cka") > 0.9
     over = t[(t["metric"] == "accuracy_over_time") & (t["task"] == "digits")]
     assert set(over["system"]) == {"converted", "surrogate", "stdp"}
+    over_rows = t[(t["metric"] == "accuracy_over_time") & (t["task"] == "digit_rows")]
+    assert set(over_rows["system"]) == {"converted", "surrogate"}
+    # the converted RNN's time course: 8 rows at each time per row up to row_ms (TINY: 2, 5, 10 ms)
+    assert sorted(over_rows[over_rows["system"] == "converted"]["time_ms"]) == [16.0, 40.0, 80.0]
+    rnn = value(t, "accuracy", task="digit_rows", system="ann", samples_seen=300)
+    assert abs(rnn - value(t, "accuracy", task="digit_rows", system="converted", samples_seen=300)) <= 0.1
+    energy = t[t["metric"] == "energy_pj"]
+    assert len(energy) == 7 and (energy["value"] > 0).all()
+    # the converted SNN pays for its 20 ms of analog input MACs, which the ANN computes once
+    assert value(digits, "energy_pj", system="converted") > value(digits, "energy_pj", system="ann")
+    from studies import learning
+
+    names = {p.name for p in res.figures}
+    assert {"learning_energy.png", "learning_energy.svg"} <= names
+    for task, spiking in (("digits", ("converted", "surrogate", "stdp")), ("digit_rows", ("converted", "surrogate"))):
+        for s in spiking:
+            assert f"learning_ephys_{task}_{s}.png" in names and f"learning_ephys_{task}_{s}.svg" in names
+            rec = learning.ephys_record(t, task, s, seed=0)
+            pop = rec.populations[0]
+            assert pop == learning.TASK_LEARNERS[task][s].layer and len(rec.times_s[pop]) > 0
+            assert rec.times_s[pop].max() < rec.duration_s and rec.indices[pop].max() < rec.n_neurons[pop]
     lesioned = t[(t["metric"] == "lesioned_accuracy") & (t["task"] == "digits")].set_index(["disorder", "system"])
     # a uniform gain only rescales a ReLU network (bridge.disorders): declared, no accuracy
     assert lesioned.loc[("parkinson", "ann"), "status"] == "does not apply"
@@ -83,10 +117,11 @@ def test_learning_tiny(tmp_path):
 
 
 def test_learning_temporal_task_learns(tmp_path):
-    """On the digits read row by row, the backprop RNN and the recurrent surrogate-gradient SNN
-    (the learners that take sequences) beat chance clearly after 1500 samples of the stream."""
+    """On the digits read row by row, the backprop RNN, its conversion to a recurrent IF network
+    and the recurrent surrogate-gradient SNN (the learners that take sequences) beat chance
+    clearly after 1500 samples of the stream."""
     t = run_tiny("learning", tmp_path, task=("digit_rows",), checkpoints=(100, 1500)).table
-    for system in ("ann", "surrogate"):
+    for system in ("ann", "converted", "surrogate"):
         assert value(t, "accuracy", system=system, samples_seen=1500) > 0.3, system
 
 
