@@ -20,12 +20,16 @@ $(STAMP): pyproject.toml
 study: setup
 	$(BIN)/brainbridge run quickstart
 
+# the suite runs on every core (pytest-xdist; at most 4 processes, each with its own Brian2
+# standalone slot; Brian2's cython cache is shared and locked per module)
+XDIST   := -n auto --maxprocesses 4 --dist worksteal
+
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(XDIST)
 
 test-fast: setup
 	@# the suite without the tests marked slow (minutes to seconds while you work)
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest $(XDIST) -m "not slow"
 
 bench: setup
 	@# each benchmark prints its table and rewrites its own section of docs/benchmarks.md;
