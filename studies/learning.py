@@ -86,10 +86,9 @@ numbers and the energy and ephys figures are not yet stated here: they come from
   bootstrap interval over seeds.
 - `learning_ephys_<task>_<learner>`: bio.analysis.ephys_figure (raster, population rate, ISI
   and CV distributions) of each spiking learner's first hidden layer on the first `n_ephys`
-  test samples shown one after another, after the last checkpoint, lowest seed. The spikes
-  are stored in the results table (metrics ephys_spikes, one row per neuron with its spike
-  times, and ephys_duration_ms; `ephys_record` rebuilds the SpikeRecord), so `brainbridge
-  report learning` redraws the figure without simulating.
+  test samples shown one after another, after the last checkpoint, lowest seed. The point
+  keeps that spike record in records/<key>.npz (studies.ephys), so `brainbridge report
+  learning` redraws the figure without simulating.
 
 The transfer panel of the former version (0-4 -> 5-9) is dropped: with four
 learners it costs a second STDP training per seed (about as long as the whole
@@ -108,9 +107,10 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from . import ephys
 from .params import axis, param
 
-VERSION = 5  # 3: own initial weights; 4: similarity to the pixels; 5: converted RNN, energy, ephys record
+VERSION = 6  # 3: own initial weights; 4: similarity to the pixels; 5: converted RNN, energy; 6: spike records (studies.ephys)
 
 TASKS = ("digits", "digit_rows")
 LEARNERS = ("ann", "converted", "surrogate", "stdp")
@@ -375,48 +375,6 @@ def _energy_pj(system, score, x) -> float:
     return float(ledger.total_energy_pj.sum() / len(x))
 
 
-def _ephys_rows(rec, pop: str) -> tuple[list, list]:
-    """A population of a SpikeRecord as tidy rows, its samples laid one after another in time.
-
-    Copies that ran side by side (neuron k of copy b = index b * n + k, each copy a sample of
-    duration D) become one run of B * D: copy b's spikes shifted by b * D. Returns
-    (spike rows, one per neuron that fired: {"population", "neuron", "spike_times_ms": the
-    times in ms separated by spaces, "value": its spike count}, [{"population", "n_neurons",
-    "value": duration in ms}])."""
-    n = rec.n_neurons[pop] // rec.copies
-    t_ms = (rec.times_s[pop] + rec.indices[pop] // n * rec.duration_s) * 1e3
-    k = rec.indices[pop] % n
-    order = np.lexsort((t_ms, k))
-    rows = []
-    for neuron in np.unique(k):
-        times = t_ms[order][k[order] == neuron]
-        rows.append({"population": pop, "neuron": int(neuron),
-                     "spike_times_ms": " ".join(f"{v:.6g}" for v in times), "value": float(len(times))})
-    return rows, [{"population": pop, "n_neurons": n, "value": rec.copies * rec.duration_s * 1e3}]
-
-
-def ephys_record(table, task: str, system: str, seed: int):
-    """The SpikeRecord that learning_ephys draws, rebuilt from the results table: the first
-    hidden population of `system` on the first n_ephys test samples of `task` (one after
-    another) after the last checkpoint, seed `seed`. None if the table holds none."""
-    from bio.record import SpikeRecord
-
-    where = (table["task"] == task) & (table["system"] == system) & (table["seed"] == seed)
-    head = table[where & (table["metric"] == "ephys_duration_ms")]
-    if head.empty:
-        return None
-    pop, n, duration_ms = head["population"].iloc[0], int(head["n_neurons"].iloc[0]), float(head["value"].iloc[0])
-    times, index = [], []
-    for row in table[where & (table["metric"] == "ephys_spikes")].itertuples():
-        got = np.array(str(row.spike_times_ms).split(), dtype=float)
-        times.append(got)
-        index.append(np.full(len(got), int(row.neuron)))
-    t = np.concatenate(times) if times else np.zeros(0)
-    i = np.concatenate(index).astype(np.int64) if index else np.zeros(0, np.int64)
-    order = np.argsort(t, kind="stable")
-    return SpikeRecord({pop: t[order] * 1e-3}, {pop: i[order]}, {pop: n}, duration_ms * 1e-3)
-
-
 # ----------------------------------------------------------------------------- one point
 
 def point(p: Params, seed: int) -> dict:
@@ -455,16 +413,16 @@ def point(p: Params, seed: int) -> dict:
                 times, acc = learners[name].time(p, system, test, seed)
                 over_time += [{"system": name, "time_ms": float(t), "value": float(a)} for t, a in zip(times, acc)]
 
-    energy, spikes, durations = [], [], []
+    energy, records = [], []
     with progress.phase(f"{p.task}: energy and spikes on {p.n_ephys} test samples"):
         few = test.subset(np.arange(min(p.n_ephys, len(test))))
         for name, system in systems.items():
             score = system.evaluate(few, seed=seed)
             energy.append({"system": name, "value": _energy_pj(system, score, few.x)})
-            if score.record is not None:
-                got, length = _ephys_rows(score.record, learners[name].layer)
-                spikes += [{"system": name, **row} for row in got]
-                durations += [{"system": name, **row} for row in length]
+            rec = score.record
+            if rec is not None:  # kept in records/<key>.npz for learning_ephys (studies.ephys)
+                records.append(ephys.rows(ephys.cut(rec, [learners[name].layer], in_sequence=rec.copies > 1),
+                                          name))
 
     with progress.phase(f"{p.task}: CKA and RSA between every pair of learners"):
         stimuli = test.x[:p.n_similarity]
@@ -500,7 +458,7 @@ def point(p: Params, seed: int) -> dict:
                 bar.update(1)
     return {"accuracy": accuracy, "accuracy_over_time": over_time, "similarity": similarity,
             "input_similarity": to_input, "lesioned_accuracy": lesioned, "normalised_accuracy": normalised,
-            "chance": level, "energy_pj": energy, "ephys_spikes": spikes, "ephys_duration_ms": durations}
+            "chance": level, "energy_pj": energy, **ephys.merge(*records)}
 
 
 # ----------------------------------------------------------------------------- summary and figures
@@ -768,24 +726,22 @@ def _energy(table, out_dir):
 
 
 def _ephys(table, out_dir):
-    """One bio.analysis.ephys_figure per task and spiking learner, from the stored record."""
-    from bio import analysis
-
+    """One bio.analysis.ephys_figure per task and spiking learner, from the records the
+    lowest seed's point of that task kept (studies.ephys)."""
     from . import style
 
     paths = []
     for task in _tasks(table):
-        part = table[(table["task"] == task) & (table["metric"] == "ephys_duration_ms")]
-        if part.empty:
-            continue
-        seed = int(part["seed"].min())
-        for s in _systems(part):
-            rec = ephys_record(table, task, s, seed)
-            pop, n_samples = rec.populations[0], int(part["n_ephys"].iloc[0])
+        recs, seed = ephys.stored(table, out_dir, task=task)
+        n_samples = int(table.loc[table["task"] == task, "n_ephys"].iloc[0])
+        for s in _systems(table[table["task"] == task]):
+            rec = recs.get(s)
+            if rec is None:
+                continue
+            pop = rec.populations[0]
             title = (f"{LABELS[s]} on {task.replace('_', ' ')}: {pop} ({rec.n_neurons[pop]} neurons), "
                      f"{n_samples} test samples shown one after another "
                      f"({rec.duration_s * 1e3:g} ms), after the last checkpoint, seed {seed}")
-            with style.context():
-                fig = analysis.ephys_figure(rec, [pop], bin_s=1e-3 if rec.duration_s < 0.2 else 5e-3, title=title)
-            paths += style.save(fig, out_dir, f"learning_ephys_{task}_{s}")
+            paths += ephys.figure(rec, out_dir, f"learning_ephys_{task}_{s}", title=title,
+                                  bin_s=1e-3 if rec.duration_s < 0.2 else 5e-3)
     return paths

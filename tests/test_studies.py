@@ -102,7 +102,13 @@ def test_learning_tiny(tmp_path):
     for task, spiking in (("digits", ("converted", "surrogate", "stdp")), ("digit_rows", ("converted", "surrogate"))):
         for s in spiking:
             assert f"learning_ephys_{task}_{s}.png" in names and f"learning_ephys_{task}_{s}.svg" in names
-            rec = learning.ephys_record(t, task, s, seed=0)
+    from studies import ephys
+
+    for task, spiking in (("digits", ("converted", "surrogate", "stdp")), ("digit_rows", ("converted", "surrogate"))):
+        recs, seed = ephys.stored(t, res.figures[0].parent, task=task)
+        assert seed == 0 and set(recs) == set(spiking), (task, sorted(recs))
+        for s in spiking:
+            rec = recs[s]
             pop = rec.populations[0]
             assert pop == learning.TASK_LEARNERS[task][s].layer and len(rec.times_s[pop]) > 0
             assert rec.times_s[pop].max() < rec.duration_s and rec.indices[pop].max() < rec.n_neurons[pop]
