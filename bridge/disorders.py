@@ -78,14 +78,20 @@ def _hidden_models(spec: NetworkSpec) -> list:
 
 
 def _not_homogeneous(core) -> bool:
-    """False when a uniform gain on every unit only rescales the network's output: ReLU units
-    (positively homogeneous: relu(a x) = a relu(x), up to the biases' share) or ideal
-    integrate-and-fire neurons without noise (rate proportional to input / threshold)."""
+    """False when a uniform gain on every unit only rescales the network's output: feed-forward
+    ReLU units (positively homogeneous: relu(a x) = a relu(x), up to the biases' share) or
+    feed-forward ideal integrate-and-fire neurons without noise (rate proportional to input /
+    threshold). A gain inside a loop is never a mere rescaling: a unit's output feeds back
+    into its input, h = g relu(W x + U h + b) has another fixed point than g relu(W x + U h' + b)
+    with h' the healthy one (tanh/sigmoid gates aside), so every recurrent network is not
+    homogeneous, the ReLU Elman RNN and its converted IF network alike."""
     if isinstance(core, nn.Module):
         if any(isinstance(m, ann_lesion.RECURRENT) for m in core.modules()):
-            return True  # tanh/sigmoid gates
+            return True
         acts = [m for m in core.modules() if isinstance(m, ann_lesion.ACTIVATIONS)]
         return not acts or not all(isinstance(m, nn.ReLU) for m in acts)
+    if recurrent_connections(core):
+        return True
     return not all(isinstance(p.model, bio_neurons.IF) and p.noise_sigma == 0 for p in _hidden_models(core))
 
 

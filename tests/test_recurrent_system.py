@@ -87,10 +87,15 @@ def test_schizophrenia_prunes_the_recurrent_synapses_only(system, test_split):
 
 
 def test_which_disorders_apply_and_which_are_refused(system, test_split):
-    """IF neurons are positively homogeneous, so a uniform gain (parkinson) is declared not to
-    apply; a lesion the compiler cannot run (delays on the analog input, multiple sclerosis) is
-    refused with a ValueError that says why; neuron loss acts."""
-    assert "homogeneous" in disorders.get("parkinson", 0.5).why_not(system)
+    """A uniform gain (parkinson) inside a loop is no mere rescaling (the scaled rates feed back),
+    so it applies to the converted RNN as to its RNN, and it changes what the network does; a
+    lesion the compiler cannot run (delays on the analog input, multiple sclerosis) is refused
+    with a ValueError that says why; neuron loss acts."""
+    parkinson = disorders.get("parkinson", 0.5)
+    assert parkinson.applies_to(system) and parkinson.applies_to(system.source)
+    x = test_split.x[:10]
+    slowed = parkinson.apply(system).representations(x)["h1"]
+    assert 0 < slowed.sum() < 0.9 * system.representations(x)["h1"].sum()  # fewer spikes, not none
     ms = disorders.get("multiple_sclerosis", 0.5, seed=0).apply(system)
     with pytest.raises(ValueError, match="analog input"):
         ms.evaluate(test_split.subset(np.arange(5)))
