@@ -360,15 +360,28 @@ def scale_gain(model: nn.Module, gain: float, layers=None) -> nn.Module:
 
     The rate-model picture of a neuromodulator (dopamine, noradrenaline)
     changing a unit's responsiveness (Servan-Schreiber, Printz & Cohen 1990).
+    A recurrent layer's units feed their own input, which a hook on the layer's
+    output cannot reach (it would only scale what the read-out sees: no change
+    of a ReLU network's argmax). There the gain scales every input, recurrent
+    and bias parameter instead, so each unit computes f(gain * a) at every step
+    (a: its summed input): Servan-Schreiber et al.'s gain, the slope of the
+    activation; for ReLU units exactly gain * relu(a), the output gain above,
+    inside the loop.
     Returns a lesioned copy.
     """
-    if gain < 0:
-        raise ValueError(f"gain must be >= 0, got {gain}")
+    if not np.isfinite(gain) or gain < 0:
+        raise ValueError(f"gain must be a finite number >= 0, got {gain}")
     names = _resolve(model, layers, hidden_layers)
     model = copy.deepcopy(model)
     if gain != 1.0:
         for name in names:
-            _module(model, name).register_forward_hook(OutputLesion(gain=float(gain)))
+            module = _module(model, name)
+            if isinstance(module, RECURRENT):
+                with torch.no_grad():
+                    for p in module.parameters(recurse=False):
+                        p.mul_(float(gain))
+            else:
+                module.register_forward_hook(OutputLesion(gain=float(gain)))
     return model
 
 

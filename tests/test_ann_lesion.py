@@ -165,6 +165,25 @@ def test_gain_scales_hidden_outputs():
     assert torch.allclose(outputs_of(sick, "1", x), 0.25 * outputs_of(net, "1", x))
 
 
+def test_gain_acts_inside_a_recurrent_loop():
+    """An Elman ReLU unit under gain g computes g relu(W x + U h[t-1] + b) at every step, its
+    scaled output feeding back (a hook on nn.RNN's output would only scale what the read-out
+    sees, leaving a ReLU network's argmax alone): checked against the loop written out."""
+    torch.manual_seed(0)
+    net = RNN(input_size=4, hidden_size=6, out_features=3, cell="elman", nonlinearity="relu")
+    x = torch.rand(5, 7, 4)
+    g = 0.4
+    sick = lesion.scale_gain(net, g)
+    r = net.rnn
+    h, expected = torch.zeros(5, 6), []
+    for t in range(7):
+        h = g * torch.relu(x[:, t] @ r.weight_ih_l0.T + r.bias_ih_l0 + h @ r.weight_hh_l0.T + r.bias_hh_l0)
+        expected.append(h)
+    got = outputs_of(sick, "rnn", x)  # (B, T, H)
+    assert torch.allclose(got, torch.stack(expected, 1), atol=1e-6)
+    assert not torch.allclose(got, g * outputs_of(net, "rnn", x), atol=1e-3)  # not a mere rescaling
+
+
 def test_scale_weights_touches_only_the_chosen_sign():
     net = mlp()
     sick = lesion.scale_weights(net, 0.5, sign="negative")
