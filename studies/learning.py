@@ -32,10 +32,8 @@ converted SNN converts again; one STDP pass and relabelling for the Diehl & Cook
 network), and is tested on the same test digits at each checkpoint. After the
 last checkpoint come the time course, the similarity and the robustness.
 
-Answer the figures give (numbers: `--quick`, 3 seeds, 300 test digits, mean over seeds, from
-study VERSION 4, before the converted RNN joined the temporal task; the converted RNN's
-numbers and the energy and ephys figures are not yet stated here: they come from the next
-`brainbridge run learning --quick`):
+Answer the figures give (numbers: `brainbridge run learning --quick`, 3 seeds, 300 test
+digits, mean over seeds; its table is docs/results/learning_quick.csv):
 - `learning_curves`: test accuracy against training samples seen (log axis), one
   line per learner, mean and 95% bootstrap interval over seeds, chance dotted. After
   100 samples the STDP network, which only labels features it found without labels,
@@ -44,7 +42,8 @@ numbers and the energy and ephys figures are not yet stated here: they come from
   converted SNN inherits its ANN's accuracy at every checkpoint, and the surrogate
   SNN learns faster per sample than the ANN at the same Adam step. STDP's curve is
   the least steady across seeds (one seed falls to 0.33 at 300 samples). On the
-  digit rows the RNN (0.67) stays ahead of the recurrent surrogate SNN (0.53).
+  digit rows the RNN (0.670) and its conversion to a recurrent IF network (0.663 ±
+  0.012, 50 ms per row) stay ahead of the recurrent surrogate SNN (0.53).
 - `learning_time`: accuracy of each spiking learner after the last checkpoint
   against the simulated time it was read out at (log axis): the converted SNN
   after each ms of its run (EvalResult.accuracy_t), the surrogate SNN after each of
@@ -62,7 +61,8 @@ numbers and the energy and ephys figures are not yet stated here: they come from
   networks, ANN and surrogate SNN, represent the digits alike (CKA 0.97, RSA 0.95),
   closer to each other than either is to the pixels (0.88, 0.91); the STDP network's
   geometry differs from all (CKA 0.46-0.55, RSA 0.16-0.27). The converted SNN is its
-  ANN (1.00).
+  ANN (1.00); on the rows the converted RNN is its RNN (0.99), and both differ from the
+  recurrent surrogate SNN (0.36-0.40).
 - `learning_robustness`: each disorder of the library at one `severity` in every
   learner, as normalised accuracy (acc - chance) / (healthy - chance) (1 = no loss,
   0 = chance), mean and 95% bootstrap interval over seeds. Where a disorder does
@@ -76,19 +76,29 @@ numbers and the energy and ephys figures are not yet stated here: they come from
   silences the STDP network (0.05) and leaves the surrogate SNN untouched (1.01); delays and
   conduction block (multiple sclerosis) cost the converted SNN most among the
   supervised learners (0.77). On the rows, weakening the RNN's negative weights
-  (epilepsy) takes it to chance while pruning its weakest recurrent weights
-  (schizophrenia) costs nothing (0.97).
-
+  (epilepsy) takes it and its converted RNN to chance while pruning their weakest
+  recurrent weights (schizophrenia) costs little (0.97, 0.93); halving the gain inside
+  the loop costs the RNN 0.69 and the converted RNN 0.62, and the converted RNN refuses
+  multiple sclerosis (delays on its analog input, which the compiler delays for one
+  sample only).
 - `learning_energy`: each learner's final accuracy against its energy per test sample
   (bridge.energy, Horowitz 2014 costs: an ANN's multiply-accumulates for one input; a
   spiking learner's synaptic events on `n_ephys` test samples, plus one MAC per synapse and
   ms for an analog input layer, Rueckauer et al. 2017 sec. 2.3), per task, mean and 95%
-  bootstrap interval over seeds.
+  bootstrap interval over seeds. On the digits the ANN's answer costs 34 nJ, the STDP
+  network's 54 nJ (its neurons fire about once per presentation), the surrogate SNN's
+  297 nJ and the converted SNN's 1.48 uJ (its analog input layer is charged for 50 ms, and
+  its IF neurons fire at high rates) for accuracies of 0.86-0.91; on the rows the
+  recurrent surrogate SNN is the cheapest (45 nJ against 402 nJ for the RNN and 2.11 uJ
+  for the converted RNN) and the least accurate.
 - `learning_ephys_<task>_<learner>`: bio.analysis.ephys_figure (raster, population rate, ISI
   and CV distributions) of each spiking learner's first hidden layer on the first `n_ephys`
   test samples shown one after another, after the last checkpoint, lowest seed. The point
   keeps that spike record in records/<key>.npz (studies.ephys), so `brainbridge report
-  learning` redraws the figure without simulating.
+  learning` redraws the figure without simulating. After the stream the STDP network's
+  excitatory layer fires a single spike per presentation (the winner of its
+  winner-take-all), while the converted SNN's hidden layer fires at 222 Hz on average
+  (median ISI 3 ms, mean CV 0.63).
 
 The transfer panel of the former version (0-4 -> 5-9) is dropped: with four
 learners it costs a second STDP training per seed (about as long as the whole
