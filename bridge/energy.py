@@ -279,7 +279,10 @@ def fan_out(network, n_neurons: Mapping | None = None) -> dict[str, tuple]:
     network:   anything with `.connections`, a {name: connection} mapping or a sequence (named
                "<pre>-><post>"), where each connection has `.pre`, `.post` (population names),
                `.i` ((n_syn,) presynaptic indices within one copy) and optionally `.transmits`
-               ((n_syn,) bool; blocked synapses carry no events).
+               ((n_syn,) bool; blocked synapses carry no events). When `network` also has
+               `.populations` (a bio NetworkSpec), only the synapses that exist after lesions
+               count (`Connection.active`: both ends alive, not blocked): a dead neuron has
+               lost its synapses, so spikes sent towards it cost nothing.
     n_neurons: {population: neurons in one copy}; for a population not in it a degree array
                ends at the last neuron that has a synapse (max(i) + 1 entries).
     Returns {name: (pre, post, out_degree (n_pre,) int64)}.
@@ -293,12 +296,14 @@ def fan_out(network, n_neurons: Mapping | None = None) -> dict[str, tuple]:
             raise ValueError("several connections join the same populations; pass .connections "
                              "as a {name: connection} mapping to tell them apart")
         conns = dict(items)
+    pops = getattr(network, "populations", None)
     result = {}
     for name, c in conns.items():
         i = np.asarray(c.i, dtype=np.int64)
-        transmits = getattr(c, "transmits", None)
-        if transmits is not None:
-            i = i[np.asarray(transmits, dtype=bool)]
+        if pops is not None and hasattr(c, "active"):
+            i = i[c.active(pops)]
+        elif getattr(c, "transmits", None) is not None:
+            i = i[np.asarray(c.transmits, dtype=bool)]
         size = (n_neurons or {}).get(c.pre)
         if size is not None and len(i) and i.max() >= size:
             raise ValueError(f"connection {name!r} has presynaptic index {i.max()} but one copy of "

@@ -168,6 +168,23 @@ def test_fan_out_from_connections_respects_transmits():
     assert list(as_list) == ["in->hid", "hid->out"]
 
 
+def test_dead_neurons_cost_no_synaptic_events():
+    """bio.spec: a neuron with alive = False has lost its synapses, incoming and outgoing, so
+    neither the spikes sent towards it nor the analog input onto it cost anything: the fan-out
+    of a NetworkSpec counts Connection.active synapses only."""
+    from bio import lesion, neurons, synapses
+    from bio.spec import Connection, NetworkSpec, Population
+
+    i, j = np.repeat(np.arange(3), 4), np.tile(np.arange(4), 3)  # 3 -> 4, all to all
+    spec = NetworkSpec({"in": Population(None, 3), "hid": Population(neurons.IF(), 4)},
+                       {"in_hid": Connection("in", "hid", synapses.CurrentDelta(), i, j, np.full(12, 1e-3))})
+    assert energy.fan_out(spec)["in_hid"][2].tolist() == [4, 4, 4]
+    half = lesion.remove_neurons(spec, 0.5, ["hid"], seed=0)  # two of the four targets die
+    assert energy.fan_out(half)["in_hid"][2].tolist() == [2, 2, 2]
+    rec = SpikeRecord({"hid": np.zeros(0)}, {"hid": np.zeros(0, np.int64)}, {"hid": 4}, 0.01)
+    assert energy.snn_ledger(rec, half, analog={"in": 10}).macs.tolist() == [[60]]
+
+
 def test_analog_input_layer_costs_macs():
     """A current-driven first layer (bio.Layered, input="current": "in" is not in the record)
     costs one MAC per synapse per evaluation (Rueckauer et al. 2017, sec. 2.3: every step)."""
