@@ -30,6 +30,12 @@ severity of the first disorder that applies to it, from the spike records the po
 (studies.ephys). `summary` prints the AUCs and the paired comparison of every
 system with the ANN on the same seeds (mean difference, CI, d_z, Wilcoxon p).
 
+What the STDP network's activity and energy measure: `n_record` test digits shown once at
+the base input rates (bio.stdp.record). Its classification (bio.stdp.responses) shows a digit
+again at x`boost` rates when it evoked fewer than `min_spikes` spikes (Diehl & Cook 2015, Sec.
+2.5); those repeats are not in the record, so its rates are those of one base presentation
+(after training it often fires once per digit) and its energy bill is a lower bound.
+
 The seed fixes the data split, the initialisation and training of every system
 and the lesion. Full scale: `brainbridge run lesions --workers 2` (all disorders,
 all systems, 5 seeds); the README's lesion findings come from
