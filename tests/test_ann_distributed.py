@@ -33,6 +33,7 @@ def _worker(rank, world, port, out_dir):
         distributed.finish()
 
 
+@pytest.mark.slow  # seconds of CPU (pytest --durations): kept out of make test-fast
 def test_two_gloo_processes_train_identical_weights(tmp_path):
     # spawn, not fork: forking a process whose OpenMP pool is running can deadlock.
     # The rendezvous port is free when chosen but another test running in parallel (make test

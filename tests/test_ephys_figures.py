@@ -114,6 +114,7 @@ def test_merge_refuses_two_durations_for_one_network():
 
 # ------------------------------------------------------------------ the reproduction studies
 
+@pytest.mark.slow  # seconds of CPU (pytest --durations): kept out of make test-fast
 def test_attractor_horn1996_ephys(tmp_path):
     """The spiking attractor keeps its first trial, the cued pattern's neurons and as many others;
     the healthy network's pattern neurons fire through the delay (the retrieved memory)."""
@@ -125,12 +126,14 @@ def test_attractor_horn1996_ephys(tmp_path):
     assert late.sum() > rec.n_neurons["pattern"]
 
 
+@pytest.mark.slow  # seconds of CPU (pytest --durations): kept out of make test-fast
 def test_stdp_song2000_ephys(tmp_path):
     """The output neuron's spike train at the end of each run is kept and drawn."""
     res = run_tiny("stdp_song2000", tmp_path)
     assert_ephys(res, "stdp_song2000_ephys", ["neuron"])
 
 
+@pytest.mark.slow  # seconds of CPU (pytest --durations): kept out of make test-fast
 def test_brunel_phase_ephys(tmp_path):
     """The example states on the TINY grid (A at g 3, C at g 5) and the epilepsy path keep records
     of both populations; the theory-map point keeps none."""
@@ -141,6 +144,7 @@ def test_brunel_phase_ephys(tmp_path):
     assert kept == set(t[(t["part"] == "path") | ((t["part"] == "grid") & t["g"].isin([3.0, 5.0]))]["point"])
 
 
+@pytest.mark.slow  # seconds of CPU (pytest --durations): kept out of make test-fast
 def test_progressive_injury_ephys(tmp_path):
     """The converted CNN keeps its first and last injury step, every spiking layer."""
     res = run_tiny("progressive_injury", tmp_path, injury=("synaptic",), recovery=("none",))

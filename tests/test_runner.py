@@ -183,6 +183,7 @@ def test_more_seeds_compute_only_new_points():
     assert old < new and len(new - old) == 2
 
 
+@pytest.mark.slow  # seconds of CPU (pytest --durations): kept out of make test-fast
 def test_workers_give_the_same_results_as_in_process(tiny_run, tmp_path):
     """The same seeds give the same numbers on a 2-process LocalCluster as in-process."""
     res = runner.run("fake", preset="tiny", out=tmp_path, workers=2, progress=False)

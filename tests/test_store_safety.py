@@ -73,6 +73,7 @@ def _wait_for(predicate, proc, seconds=90):
 
 # ------------------------------------------------------------------ one run per folder
 
+@pytest.mark.slow  # seconds of CPU (pytest --durations): kept out of make test-fast
 def test_second_run_on_one_folder_fails_at_once_naming_folder_and_holder(tmp_path, capsys):
     out = tmp_path / "out"
     first = _start(["run", "fake", "--out", str(out), "--no-progress", "--set", "sleep_s=0.5"],
@@ -299,6 +300,7 @@ def _sigint_run(tmp_path, *, ignored: bool):
     return out, proc.returncode, stdout, stderr
 
 
+@pytest.mark.slow  # seconds of CPU (pytest --durations): kept out of make test-fast
 def test_ctrl_c_stops_cleanly_and_keeps_finished_points(tmp_path):
     out, code, _, stderr = _sigint_run(tmp_path, ignored=False)
     assert code == 130 and "interrupted: finished points are stored" in stderr
@@ -311,6 +313,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_finished_points(tmp_path):
     assert {n: (out / "points" / n).stat().st_mtime_ns for n in kept} == kept
 
 
+@pytest.mark.slow  # seconds of CPU (pytest --durations): kept out of make test-fast
 def test_ignored_sigint_is_not_a_failed_point(tmp_path):
     """Started with SIGINT ignored, the run keeps ignoring it: Brian2's SIGINT wrapper used to
     call the ignored disposition and raise TypeError inside the running point, stored as that

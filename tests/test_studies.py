@@ -122,6 +122,7 @@ def test_learning_tiny(tmp_path):
     assert rows.loc[("neurodegeneration", "surrogate"), "status"] == "refused"
 
 
+@pytest.mark.slow  # seconds of CPU (pytest --durations): kept out of make test-fast
 def test_learning_temporal_task_learns(tmp_path):
     """On the digits read row by row, the backprop RNN, its conversion to a recurrent IF network
     and the recurrent surrogate-gradient SNN (the learners that take sequences) beat chance

@@ -150,6 +150,7 @@ def test_changing_the_library_lif_changes_the_brunel_network(monkeypatch):
     assert abs(after - before) > 0.2 * before
 
 
+@pytest.mark.slow  # seconds of CPU (pytest --durations): kept out of make test-fast
 def test_changing_the_library_current_exp_changes_a_network(monkeypatch):
     """Synapse dynamics come from bio.synapses.CurrentExp alone: a decay three times slower in
     the library changes a network's spikes (by more than 20%)."""
