@@ -7,8 +7,11 @@ network written by hand as one NeuronGroup with two Synapses and one
 PoissonInput (benchmarks/bio_brunel.py measured 1.17-1.26x on numpy and cython).
 `fuse(spec)` rewrites such a spec into that hand-written layout before the
 compiler sees it; `Fused.split_*` map what the fused run recorded back to the
-spec's own populations, so callers never see the difference (the spikes are
-identical: tests/test_fuse.py).
+spec's own populations, so callers never see the difference. A deterministic network,
+or one whose only random source is the fused drive (Brunel's), gives the very spikes of
+the spec built as written (tests/test_fuse.py); where several objects draw random numbers
+(background noise and Poisson sources, say), fusing can change the order in which Brian2
+draws them, so the same seed gives another realisation of the same random process.
 
 Populations are fused only when nothing can tell them apart inside one
 NeuronGroup:

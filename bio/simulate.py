@@ -464,8 +464,9 @@ def run(spec: NetworkSpec, duration=None, *, target: str = "numpy", seed: int | 
     dt:        simulation time step (Brian2 time).
     build_dir: cpp_standalone directory (default: `standalone_dir()`).
     progress:  a label for a progress bar over the samples (runtime targets), or None.
-    fuse:      merge populations that one NeuronGroup can hold (bio/fuse.py: same
-               spikes, fewer Brian2 objects per step); False builds the spec as written.
+    fuse:      merge populations that one NeuronGroup can hold (bio/fuse.py: the same
+               network with fewer Brian2 objects per step; with several random sources the
+               draws may come in another order); False builds the spec as written.
     Returns a SpikeRecord: populations (B copies, index b * n + k), traces
     (n_steps, n_recorded) in SI units, `final` state, `copies` = B.
     """
