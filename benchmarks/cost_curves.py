@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PNG = ROOT / "docs" / "cost_curves.png"
 
 # default sizes (what `make bench` measures; the section states them)
-BRUNEL_N_E = (1000, 3000, 10000, 30000)
+BRUNEL_N_E = (1000, 3000, 10000, 30000, 80000)  # 80000: 10^5 neurons, 125 M synapses
 BRUNEL_DURATION_S = 1.0
 BRUNEL_STATE = "C"
 CONVERTED_SAMPLES = (50, 150, 450, 900, 1800, 3600, 7200)
