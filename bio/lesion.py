@@ -409,7 +409,7 @@ def deafferent(spec: NetworkSpec, fraction: float, population: str | None = None
     population: the source population (default: the network's only source population).
     Returns an edited copy.
     """
-    from .simulate import _mean_drive
+    from .simulate import mean_drive
 
     fraction = _fraction(fraction)
     if spont_hz < 0 or not np.isfinite(spont_hz):
@@ -433,7 +433,7 @@ def deafferent(spec: NetworkSpec, fraction: float, population: str | None = None
                 continue
             post = spec.populations[c.post]
             hit = np.isin(c.i, lost) & c.transmits
-            drive = _mean_drive(c.model, c.signed_w()[hit], spont_hz, post.model)  # (n_hit,) amp
+            drive = mean_drive(c.model, c.signed_w()[hit], spont_hz, post.model)  # (n_hit,) amp
             post.i_ext_amp = post.i_ext_amp + np.bincount(c.j[hit], weights=drive, minlength=post.n)
     pop.alive[lost] = False
     return spec

@@ -173,8 +173,9 @@ def _sample_table(values: np.ndarray, lay: _Layout, unit, name: str) -> b2.Timed
     return b2.TimedArray(table * unit, dt=lay.period_steps * lay.dt, name=name)
 
 
-def _mean_drive(model, w: np.ndarray, rate_hz: float, post_model) -> np.ndarray:
-    """Mean current (amp) that a synapse of weight w carries at rate_hz presynaptic spikes/s."""
+def mean_drive(model, w: np.ndarray, rate_hz: float, post_model) -> np.ndarray:
+    """Mean current (amp) that synapses of weights w (n,) carry at rate_hz presynaptic spikes/s:
+    how analog `Values` inputs are delivered, and what lesions that reason about drive use."""
     if isinstance(model, CurrentDelta):  # a jump of w volts, rate times a second: C * w * rate
         return w * rate_hz * float(post_model.capacitance / b2.farad)
     if isinstance(model, CurrentExp):  # each spike delivers w * tau of charge
@@ -197,7 +198,7 @@ def _value_currents(spec: NetworkSpec, lay: _Layout):
         pre, post = spec.populations[c.pre], spec.populations[c.post]
         keep = c.active(spec.populations)
         x = values[c.pre]
-        drive = _mean_drive(c.model, c.signed_w()[keep], x.rate_hz, post.model)
+        drive = mean_drive(c.model, c.signed_w()[keep], x.rate_hz, post.model)
         delays = c.delay_s[keep]
         for d in np.unique(delays):
             sel = delays == d

@@ -256,7 +256,7 @@ def _drive_hz(spec, cname, x, rate_hz):
     threshold crossings per second of an ideal IF neuron, split (excitatory, the rest)."""
     c, post = spec.connections[cname], spec.populations[spec.connections[cname].post]
     keep = c.active(spec.populations)
-    cur = bio_simulate._mean_drive(c.model, c.signed_w()[keep], rate_hz, post.model)  # (n,) amp per unit x
+    cur = bio_simulate.mean_drive(c.model, c.signed_w()[keep], rate_hz, post.model)  # (n,) amp per unit x
     per_hz = cur / (bio_layered.threshold_distance(post.model) * float(post.model.capacitance / bio_farad))
     exc = per_hz > 0
     i, j = c.i[keep], c.j[keep]

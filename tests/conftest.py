@@ -16,3 +16,28 @@ def digits():
     from ann import data
 
     return data.digits(seed=0)
+
+
+@pytest.fixture(scope="session")
+def mlps(digits):
+    """Three MLPs 64-32-10 trained 10 epochs on the digits with seeds 0, 1, 2: the networks the
+    disorder tests lesion (tests/test_disorders*.py; lesions return copies, these stay intact)."""
+    import torch
+
+    from ann import models, train
+
+    nets = []
+    for seed in (0, 1, 2):
+        torch.manual_seed(seed)
+        net = models.MLP(64, [32], 10)
+        train.fit(net, digits.train, epochs=10, progress=False, device="cpu", seed=seed, val_fraction=0)
+        nets.append(net)
+    return nets
+
+
+@pytest.fixture(scope="session")
+def test_set(digits):
+    """The first 150 test digits (seed 0's split), what the disorder tests score on."""
+    import numpy as np
+
+    return digits.test.subset(np.arange(150))

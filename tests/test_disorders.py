@@ -10,34 +10,18 @@ import numpy as np
 import pytest
 import torch
 
-from ann import data, lesion as ann_lesion, models, train
+from ann import lesion as ann_lesion, models, train
 from bio import layered as bio_layered
 from bridge import convert, disorders
 from bridge.systems import ANNSystem, ConvertedSystem
+from seednoise import change_beyond_noise
 
 EXPECTED = {"neurodegeneration", "alzheimer", "alzheimer_compensated", "schizophrenia", "epilepsy",
             "parkinson", "multiple_sclerosis", "stroke"}
-SEEDS = (0, 1, 2)
+SEEDS = (0, 1, 2)  # the seeds of conftest's `mlps`
 MODERATE = 0.5
 # a journal citation: "(Author ... 1997, Journal 154:1683)" -- volume:page after a year
 CITATION = re.compile(r"(19|20)\d\d[a-z]?, [A-Z][A-Za-z. &]+ \d+:\d+")
-
-
-def _mlp(digits, seed, hidden=32):
-    torch.manual_seed(seed)
-    net = models.MLP(64, [hidden], 10)
-    train.fit(net, digits.train, epochs=10, progress=False, device="cpu", seed=seed, val_fraction=0)
-    return net
-
-
-@pytest.fixture(scope="module")
-def mlps(digits):
-    return [_mlp(digits, s) for s in SEEDS]
-
-
-@pytest.fixture(scope="module")
-def test_set(digits):
-    return digits.test.subset(np.arange(150))
 
 
 def ann_acc(model, split):
@@ -123,17 +107,11 @@ def test_severity_zero_changes_nothing_and_originals_stay(name, mlps, digits):
     assert same(spec_arrays(spec), arrays)
 
 
-def _change_beyond_noise(healthy: list, sick: list, floor: float = 0.02) -> bool:
-    """|mean change| larger than twice the healthy seed-to-seed sd (and than `floor`)."""
-    change = abs(np.mean(healthy) - np.mean(sick))
-    return change > max(2 * np.std(healthy, ddof=1), floor)
-
-
 @pytest.mark.parametrize("name", ["neurodegeneration", "alzheimer", "epilepsy", "multiple_sclerosis"])
 def test_moderate_severity_changes_the_ann_beyond_seed_noise(name, mlps, test_set):
     healthy = [ann_acc(m, test_set) for m in mlps]
     sick = [ann_acc(disorders.get(name, MODERATE, seed=s).apply(m), test_set) for s, m in zip(SEEDS, mlps)]
-    assert _change_beyond_noise(healthy, sick), (name, healthy, sick)
+    assert change_beyond_noise(healthy, sick), (name, healthy, sick)
 
 
 @pytest.mark.slow
@@ -151,9 +129,9 @@ def test_moderate_severity_changes_the_converted_snn_beyond_seed_noise(neuron, m
         if not d[0].applies_to(systems[0]):
             continue
         sick = [dd.apply(s).evaluate(small) for dd, s in zip(d, systems)]
-        acc = _change_beyond_noise([h.accuracy for h in healthy], [x.accuracy for x in sick])
+        acc = change_beyond_noise([h.accuracy for h in healthy], [x.accuracy for x in sick])
         rates = [h.rate_hz for h in healthy]
-        rate = _change_beyond_noise(rates, [x.rate_hz for x in sick], floor=0.05 * np.mean(rates))
+        rate = change_beyond_noise(rates, [x.rate_hz for x in sick], floor=0.05 * np.mean(rates))
         assert acc or rate, (neuron, name, [(h.accuracy, h.rate_hz) for h in healthy],
                              [(x.accuracy, x.rate_hz) for x in sick])
 

@@ -12,35 +12,14 @@ import pytest
 import torch
 
 from ann import lesion as ann_lesion, models, train
-from bio import diehl_cook, layered
+from bio import diehl_cook
 from bridge import convert, disorders
 from bridge.systems import ConvertedSystem
+from seednoise import change_beyond_noise
 
-SEEDS = (0, 1, 2)
+SEEDS = (0, 1, 2)  # the seeds of conftest's `mlps`
 MODERATE = 0.5
 NEW = ("autism", "tinnitus")
-
-
-def _mlp(digits, seed, hidden=32):
-    torch.manual_seed(seed)
-    net = models.MLP(64, [hidden], 10)
-    train.fit(net, digits.train, epochs=10, progress=False, device="cpu", seed=seed, val_fraction=0)
-    return net
-
-
-@pytest.fixture(scope="module")
-def mlps(digits):
-    return [_mlp(digits, s) for s in SEEDS]
-
-
-@pytest.fixture(scope="module")
-def test_set(digits):
-    return digits.test.subset(np.arange(150))
-
-
-def _change_beyond_noise(healthy, sick, floor=0.02):
-    """|mean change| larger than twice the healthy seed-to-seed sd (and than `floor`)."""
-    return abs(np.mean(healthy) - np.mean(sick)) > max(2 * np.std(healthy, ddof=1), floor)
 
 
 def test_new_disorders_are_registered_and_cite_their_sources():
@@ -74,7 +53,7 @@ def test_moderate_severity_changes_the_ann_beyond_seed_noise(name, mlps, test_se
     healthy = [train.evaluate(m, test_set, device="cpu") for m in mlps]
     sick = [train.evaluate(disorders.get(name, MODERATE, seed=s).apply(m), test_set, device="cpu")
             for s, m in zip(SEEDS, mlps)]
-    assert _change_beyond_noise(healthy, sick), (name, healthy, sick)
+    assert change_beyond_noise(healthy, sick), (name, healthy, sick)
 
 
 def test_moderate_severity_changes_the_converted_if_snn_beyond_seed_noise(mlps, digits, test_set):
@@ -85,7 +64,7 @@ def test_moderate_severity_changes_the_converted_if_snn_beyond_seed_noise(mlps, 
     for name in NEW:
         sick = [disorders.get(name, MODERATE, seed=seed).apply(s).evaluate(small).accuracy
                 for seed, s in zip(SEEDS, systems)]
-        assert _change_beyond_noise(healthy, sick), (name, healthy, sick)
+        assert change_beyond_noise(healthy, sick), (name, healthy, sick)
 
 
 def test_autism_scales_excitation_up_inhibition_down_and_replaces_the_weakest_weights(mlps):

@@ -19,6 +19,7 @@ from brian2 import ms
 from bio import diehl_cook, stdp
 from bridge import disorders
 from bridge.systems import STDPSystem
+from seednoise import change_beyond_noise
 
 SEEDS = (0, 1, 2)
 MODERATE = 0.5
@@ -39,10 +40,6 @@ def systems(digits):
     return out
 
 
-def _beyond_noise(healthy, sick, floor):
-    return abs(np.mean(healthy) - np.mean(sick)) > max(2 * np.std(healthy, ddof=1), floor)
-
-
 @pytest.mark.slow  # ~1-2 min of CPU on numpy: 3 trainings, 21 evaluations of 60 digits
 def test_moderate_severity_changes_the_stdp_network_beyond_seed_noise(systems, digits):
     test = digits.test.subset(np.arange(60))
@@ -58,8 +55,8 @@ def test_moderate_severity_changes_the_stdp_network_beyond_seed_noise(systems, d
                 ds[0].apply(systems[0])
             continue
         sick = [d.apply(s).evaluate(test) for d, s in zip(ds, systems)]
-        acc = _beyond_noise(acc0, [x.accuracy for x in sick], floor=0.02)
-        rate = _beyond_noise(rate0, [x.rate_hz for x in sick], floor=0.05 * np.mean(rate0))
+        acc = change_beyond_noise(acc0, [x.accuracy for x in sick], floor=0.02)
+        rate = change_beyond_noise(rate0, [x.rate_hz for x in sick], floor=0.05 * np.mean(rate0))
         assert acc or rate, (name, [(h.accuracy, h.rate_hz) for h in healthy],
                              [(x.accuracy, x.rate_hz) for x in sick])
         acted.append(name)
