@@ -405,7 +405,9 @@ def report(acc_rows, curve_rows, cka_rows, speed_rows, target_rows, sj_rows, hav
     lines = [
         "# Benchmark: ANN -> SNN conversion (bridge.convert)",
         "",
-        f"Run {now} on {machine()}; Brian2 target `{TARGET}`, dt = {DT_MS:g} ms; total {total_s:.0f} s."
+        f"Run {now} on {machine()}; Brian2 target `{TARGET}`, dt = {DT_MS:g} ms; total {total_s:.0f} s; "
+        f"load average at the end {os.getloadavg()[0]:.1f} (above the core count, other jobs shared the "
+        "cores: every time is then an upper bound, and ratios of times measured side by side are the figures)."
         + (" Reduced run (`--quick`: MLP only, first 150 test samples)." if quick else ""),
         "Command: `.venv/bin/python benchmarks/conversion.py`. Data: scikit-learn digits, "
         f"`ann.data.digits(seed=0)` test split ({speed_rows[0][1]} samples); models trained 30 epochs with "
