@@ -8,10 +8,10 @@ the style of Brian2's Brunel_2000 example: one NeuronGroup "dv/dt = -v/tau (unle
 refractory)" whose first N_E neurons are excitatory, two Synapses ("v += J" and
 "v += -g*J", delay D), one PoissonInput of C_E inputs at nu_ext, weight J. Both get the
 spec's connectivity and initial potentials, and the same seed for the Poisson drive, so
-they simulate the same network: the spikes are compared as well as the time. The hand-written
-synapses are created grouped by presynaptic neuron, the order Brian2's own `connect(p=...)`
-creates them in (and the order the bio compiler creates any connection in:
-`bio.simulate.source_major`); the spec lists them by postsynaptic neuron (fixed in-degree).
+they simulate the same network: the spikes are compared as well as the time. The spec lists
+each connection's synapses grouped by presynaptic neuron (`bio.spec.fixed_indegree`), the
+order Brian2's own `connect(p=...)` creates them in and the one the bio compiler runs fastest
+(`bio.spec.source_major`); both sides take the arrays as they are.
 
 bio.run fuses the two populations into one NeuronGroup (bio/fuse.py: they share a model, a
 drive and static pathways), so what it builds has the hand-written layout. A third, diagnostic
@@ -65,11 +65,6 @@ def hand_build(spec):
     j_exc = np.concatenate([c["exc_exc"].j, c["exc_inh"].j + N_E])
     i_inh = np.concatenate([c["inh_exc"].i, c["inh_inh"].i])
     j_inh = np.concatenate([c["inh_exc"].j, c["inh_inh"].j + N_E])
-    # grouped by presynaptic neuron, as Brian2's connect(p=...) lays synapses out
-    by_pre = np.argsort(i_exc, kind="stable")
-    i_exc, j_exc = i_exc[by_pre], j_exc[by_pre]
-    by_pre = np.argsort(i_inh, kind="stable")
-    i_inh, j_inh = i_inh[by_pre], j_inh[by_pre]
     v0 = np.concatenate([spec.populations["exc"].init["v"], spec.populations["inh"].init["v"]])
 
     def build():
@@ -143,8 +138,8 @@ def main(argv=None):
         "`bio.run` (two populations, four connections, two Poisson drives, which the compiler fuses into "
         "one NeuronGroup, two Synapses and one PoissonInput: bio/fuse.py); hand: one NeuronGroup, two "
         "Synapses, one PoissonInput, in the style of Brian2's Brunel_2000 example, with the spec's "
-        "connectivity (its synapses grouped by presynaptic neuron, as Brian2's connect(p=...) creates them "
-        "and as the bio compiler lays out every connection) and initial v; bio as written: the same spec with `bio.run(..., fuse=False)` (one "
+        "connectivity (each connection's synapses grouped by presynaptic neuron, as Brian2's connect(p=...) "
+        "creates them) and initial v; bio as written: the same spec with `bio.run(..., fuse=False)` (one "
         "NeuronGroup per population, four Synapses, two PoissonInputs; a diagnostic). Times per run, median (min-max) over interleaved rounds after a "
         "warm-up: numpy and cython the CPU time of the process over the whole run (build, simulate, "
         "copy spikes; CPU, not wall, time because other jobs shared the 2 cores); "

@@ -41,7 +41,7 @@ from . import neurons, synapses
 from .inputs import PoissonDrive
 from .record import SpikeRecord
 from .simulate import run
-from .spec import Connection, NetworkSpec, Population, Record
+from .spec import Connection, NetworkSpec, Population, Record, fixed_indegree
 
 # Brunel (2000), Fig. 8: (g, eta) of the four example states.
 STATES = {
@@ -58,24 +58,6 @@ NEURON = neurons.LIF(tau_m=20 * ms, v_rest=0 * mV, v_thresh=20 * mV, v_reset=10 
 SYNAPSE = synapses.CurrentDelta("rec")
 PAPER_C_E = 1000
 PAPER_J = 0.1 * mV
-
-
-def _fixed_indegree(n_pre: int, n_post: int, k: int, rng: np.random.Generator):
-    """k distinct random presynaptic partners for each postsynaptic neuron.
-
-    Returns (i, j), each (n_post * k,) int64, grouped by postsynaptic neuron.
-    """
-    if k > n_pre:
-        raise ValueError(f"in-degree {k} exceeds the {n_pre} available presynaptic neurons")
-    if k == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    parts, chunk = [], max(1, 4_000_000 // max(n_pre, 1))
-    for start in range(0, n_post, chunk):  # k smallest of uniform keys = k distinct partners
-        keys = rng.random((min(chunk, n_post - start), n_pre))
-        parts.append(np.argpartition(keys, k - 1, axis=1)[:, :k].copy() if k < n_pre
-                     else np.tile(np.arange(n_pre), (len(keys), 1)))
-    i = np.concatenate(parts).ravel().astype(np.int64)
-    return i, np.repeat(np.arange(n_post, dtype=np.int64), k)
 
 
 def nu_thr(J=PAPER_J, C_E: int = PAPER_C_E, neuron=NEURON):
@@ -120,7 +102,7 @@ def brunel_spec(g: float = 5.0, eta: float = 2.0, N_E: int = 10000, gamma: float
     conns = {}
     for pre, n_pre, k, w, kind in (("exc", N_E, C_E, float(J), "exc"), ("inh", N_I, C_I, float(g * J), "inh")):
         for post, n_post in (("exc", N_E), ("inh", N_I)):
-            i, j = _fixed_indegree(n_pre, n_post, k, rng)
+            i, j = fixed_indegree(n_pre, n_post, k, rng)
             conns[f"{pre}_{post}"] = Connection(pre, post, SYNAPSE, i, j, np.full(len(i), w), kind=kind,
                                                 delay_s=np.full(len(i), float(D / second)))
     rate_ext = eta * nu_thr(J, C_E, cell)

@@ -86,7 +86,7 @@ from brian2 import Hz, mV, ms, nS, pA, pF
 from . import neurons, synapses
 from .inputs import PoissonDrive
 from .record import SpikeRecord
-from .spec import Connection, NetworkSpec, Population, Record
+from .spec import Connection, NetworkSpec, Population, Record, fixed_indegree
 
 __all__ = ["seizure_spec", "detect_seizures", "Seizures", "STATES", "EXC_CELL", "INH_CELL"]
 
@@ -111,13 +111,6 @@ TAU_REC = 500 * ms             # recovery time of the optional E->E depression
 AI_RATE = 5 * Hz               # rate the adaptation current starts from (module docstring)
 
 STATES = ("asynchronous", "seizures", "tonic")
-
-
-def _fixed_indegree(n_pre: int, n_post: int, k: int, rng: np.random.Generator):
-    """k distinct random presynaptic partners per postsynaptic neuron; (i, j), each (n_post*k,)."""
-    keys = rng.random((n_post, n_pre))  # k smallest of uniform keys = k distinct partners
-    i = np.argpartition(keys, k - 1, axis=1)[:, :k].ravel() if k < n_pre else np.tile(np.arange(n_pre), n_post)
-    return i.astype(np.int64), np.repeat(np.arange(n_post, dtype=np.int64), k)
 
 
 def seizure_spec(n_exc: int = 800, n_inh: int = 200, inhibition: float = 1.0, excitation: float = 1.0,
@@ -164,7 +157,7 @@ def seizure_spec(n_exc: int = 800, n_inh: int = 200, inhibition: float = 1.0, ex
     }
     conns = {}
     for name, (pre, post, model, k, w, kind) in plan.items():
-        i, j = _fixed_indegree(pops[pre].n, pops[post].n, k, rng)
+        i, j = fixed_indegree(pops[pre].n, pops[post].n, k, rng)
         conns[name] = Connection(pre, post, model, i, j, np.full(len(i), w), kind=kind,
                                  delay_s=np.full(len(i), float(DELAY / b2.second)))
     drives = [PoissonDrive(name, N_EXT, drive, Q_EXT, EXC_SYN) for name in ("exc", "inh")]

@@ -11,7 +11,7 @@ This is the only code in the project that creates Brian2 objects. It
 - turns inputs (bio/inputs.py) into PoissonGroups, SpikeGeneratorGroups,
   PoissonInputs or currents; analog `Values` are delivered as currents computed
   once in NumPy (no simulator work per step for a constant input);
-- creates each connection's synapses grouped by presynaptic neuron (`source_major`),
+- creates each connection's synapses grouped by presynaptic neuron (`bio.spec.source_major`),
   so a spike's synapses lie together in memory, and reads per-synapse state back in
   the spec's order;
 - runs B copies side by side and S samples one after another (inputs switch at
@@ -51,7 +51,7 @@ from .fuse import fuse as _fuse
 from .fuse import split_record
 from .neurons import NOISE_EQUATION
 from .record import SpikeRecord
-from .spec import NOISE_TAU, NetworkSpec, replicate
+from .spec import NOISE_TAU, NetworkSpec, replicate, source_major
 from .synapses import CondExp, CurrentDelta, CurrentExp, unit_name
 
 TARGETS = ("numpy", "cython", "cpp_standalone")
@@ -375,30 +375,6 @@ def _source_group(spec, name, pop, lay, sources):
         return b2.SpikeGeneratorGroup(B * pop.n, x.indices[keep], x.times_s[keep] * second,
                                       sorted=False, name=_name(name))
     return None  # Values: delivered as currents
-
-
-def source_major(i: np.ndarray) -> np.ndarray | None:
-    """The stable order that groups synapses by presynaptic neuron, or None if `i` (n_syn,) is
-    already non-decreasing.
-
-    The compiler creates a connection's synapses in this order (and reads per-synapse state
-    back in the spec's order): a spike then reaches synapses that lie next to each other in
-    memory, so Brian2 reads their weights and targets in one sweep instead of gathering them
-    from all over the arrays. On a converted CNN's 3x3 convolution this halves the time per
-    synaptic event (benchmarks/conversion.py, "Where Brian2's time goes"). Only the order in
-    which one step's inputs to a neuron are summed changes.
-    """
-    if len(i) < 2 or not np.any(i[1:] < i[:-1]):
-        return None
-    # a stable sort of 16-bit keys is a radix sort in NumPy (linear, ~5x faster than sorting
-    # int64 on ten million synapses); wider indices take two passes, low digit first
-    if i.max() < 1 << 16:
-        return np.argsort(i.astype(np.uint16), kind="stable")
-    low = np.argsort((i & 0xFFFF).astype(np.uint16), kind="stable")
-    high = i[low] >> 16
-    if high.max() < 1 << 16:
-        return low[np.argsort(high.astype(np.uint16), kind="stable")]
-    return np.argsort(i, kind="stable")
 
 
 def _synapses(spec, cname, c, groups, lay):

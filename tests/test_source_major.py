@@ -1,4 +1,4 @@
-"""The compiler creates synapses grouped by presynaptic neuron (bio.simulate.source_major).
+"""The compiler creates synapses grouped by presynaptic neuron (bio.spec.source_major).
 
 The order of a spec's synapses is the spec's business: lesions draw over it and learned
 weights are read back in it. The compiler may lay synapses out in another order for speed,
@@ -12,15 +12,15 @@ from brian2 import Hz, mV, ms, second
 
 from bio import neurons, run, synapses
 from bio.inputs import Current, PoissonDrive
-from bio.simulate import source_major
+from bio.spec import source_major
 from bio.spec import Connection, NetworkSpec, Population, Record
 
 
 def test_source_major_is_a_stable_grouping_by_presynaptic_neuron():
-    i = np.array([2, 0, 1, 0, 2, 1])
+    i = np.tile([2, 0, 1], 12)  # 12 runs
     order = source_major(i)
-    np.testing.assert_array_equal(i[order], [0, 0, 1, 1, 2, 2])
-    np.testing.assert_array_equal(order, [1, 3, 2, 5, 0, 4])  # ties keep the spec's order
+    np.testing.assert_array_equal(i[order], np.repeat([0, 1, 2], 12))
+    np.testing.assert_array_equal(order[:4], [1, 4, 7, 10])  # ties keep the spec's order
     assert source_major(np.array([0, 0, 1, 3])) is None  # already grouped: nothing to reorder
     assert source_major(np.array([], dtype=np.int64)) is None
 
@@ -77,3 +77,32 @@ def test_static_weights_read_back_unchanged_with_copies_and_lesions():
     rec = run(spec, 20 * ms, seed=0)
     assert rec.copies == 3
     np.testing.assert_array_equal(rec.final["ab.w"], np.tile(c.w[keep], 3))
+
+
+def test_few_sorted_runs_are_left_alone_many_are_grouped():
+    """A connection fused from a few source-major ones (bio/fuse.py) keeps its layout: each
+    spike's synapses already lie in a few stretches; a post-major one is grouped."""
+    from bio.spec import MAX_RUNS
+    runs = np.concatenate([np.arange(5)] * MAX_RUNS)  # MAX_RUNS runs, MAX_RUNS - 1 descents
+    assert source_major(runs) is None
+    many = np.concatenate([np.arange(5)] * (MAX_RUNS + 1))
+    np.testing.assert_array_equal(many[source_major(many)], np.sort(many))
+    wide = np.random.default_rng(0).integers(0, 1 << 20, 5000)  # two radix passes
+    np.testing.assert_array_equal(source_major(wide), np.argsort(wide, kind="stable"))
+
+
+def test_fixed_indegree_is_the_k_smallest_keys_listed_by_presynaptic_neuron():
+    """Checked against a direct construction (a full sort of each postsynaptic neuron's keys
+    from the same random stream): same synapses, k distinct partners per neuron, and listed
+    source-major with ascending j within each presynaptic neuron."""
+    from bio.spec import fixed_indegree
+    n_pre, n_post, k = 70, 50, 9
+    i, j = fixed_indegree(n_pre, n_post, k, np.random.default_rng(5))
+    keys = np.random.default_rng(5).random((n_post, n_pre))
+    direct = {(int(p), int(q)) for q in range(n_post) for p in np.argsort(keys[q])[:k]}
+    assert set(zip(i.tolist(), j.tolist())) == direct and len(i) == n_post * k
+    assert np.all(np.diff(i) >= 0)
+    assert np.all(np.diff(j)[np.diff(i) == 0] > 0)
+    whole, _ = fixed_indegree(4, 3, 4, np.random.default_rng(0))  # k = n_pre: everyone
+    np.testing.assert_array_equal(whole, np.repeat(np.arange(4), 3))
+    assert len(fixed_indegree(4, 3, 0, np.random.default_rng(0))[0]) == 0
