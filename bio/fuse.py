@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import inputs as inp
-from .spec import Connection, NetworkSpec, Population, Record
+from .spec import Connection, NetworkSpec, Population, Record, values_to_check
 
 
 @dataclass
@@ -114,7 +114,7 @@ def _joined(arrays: list[np.ndarray]) -> np.ndarray:
     values = [a for a in arrays if len(a)]
     if values:
         first = values[0].flat[0]
-        if all(a.min() == first and a.max() == first for a in values):
+        if all(np.all(values_to_check(a) == first) for a in values):
             return np.broadcast_to(values[0][:1], (n,))
     return np.concatenate(arrays)
 

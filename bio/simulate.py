@@ -51,7 +51,7 @@ from .fuse import fuse as _fuse
 from .fuse import split_record
 from .neurons import NOISE_EQUATION
 from .record import SpikeRecord
-from .spec import NOISE_TAU, NetworkSpec, replicate, source_major
+from .spec import NOISE_TAU, NetworkSpec, values_to_check, replicate, source_major
 from .synapses import CondExp, CurrentDelta, CurrentExp, unit_name
 
 TARGETS = ("numpy", "cython", "cpp_standalone")
@@ -384,14 +384,14 @@ def _synapses(spec, cname, c, groups, lay):
     signed = c.signed_w() if not isinstance(getattr(model, "on", model), CondExp) else c.w
     # one unlesioned copy (the common case) uses the spec's arrays as they are: on millions of
     # synapses the masks and copies below cost ~0.2 s per run (benchmarks/bio_brunel.py)
-    whole = c.transmits.all() and spec.populations[c.pre].alive.all() and spec.populations[c.post].alive.all()
+    whole = values_to_check(c.transmits).all() and spec.populations[c.pre].alive.all() and spec.populations[c.post].alive.all()
     keep = slice(None) if whole else c.active(spec.populations)
     i, j, w, d = c.i[keep], c.j[keep], signed[keep], c.delay_s[keep]
     order = source_major(i)
     if order is not None:  # sorted i is a run of each index (no gather); equal w or d stay as they are
         i, j = np.repeat(np.arange(i.max() + 1, dtype=i.dtype), np.bincount(i)), j[order]
-        w = w if np.all(w == w[0]) else w[order]
-        d = d if np.all(d == d[0]) else d[order]
+        w = w if np.all(values_to_check(w) == w[0]) else w[order]
+        d = d if np.all(values_to_check(d) == d[0]) else d[order]
     if B > 1:
         i, j = replicate(i, j, pre_n, post_n, B)
         w, d = np.tile(w, B), np.tile(d, B)
@@ -400,7 +400,7 @@ def _synapses(spec, cname, c, groups, lay):
     # a static pathway whose weights are all equal holds one shared weight: Brian2 then adds a
     # constant per spike instead of gathering a per-synapse array, as hand-written code does
     shared = (not model.plastic and not model.synapse_equations() and c.normalize is None
-              and f"{cname}.w" not in spec.record.final and len(w) > 0 and np.all(w == w[0]))
+              and f"{cname}.w" not in spec.record.final and len(w) > 0 and np.all(values_to_check(w) == w[0]))
     # a rule that integrates w (synapses.SynapticScaling: "dw/dt = ...") declares it itself
     eqs = [] if re.search(r"^\s*dw/dt", model.synapse_equations(), re.M) else \
         [f"w : {uname}" + (" (shared, constant)" if shared else "")]
@@ -410,7 +410,7 @@ def _synapses(spec, cname, c, groups, lay):
     wsum = _name("wsum", cname)
     if c.normalize is not None:
         eqs.append(f"{wsum}_post = w : {uname} (summed)")
-    uniform = len(d) > 0 and np.all(d == d[0])
+    uniform = len(d) > 0 and np.all(values_to_check(d) == d[0])
     syn = b2.Synapses(groups[c.pre], groups[c.post], model="\n".join(eqs), on_pre=model.on_pre(),
                       on_post=model.on_post(), namespace=ns,
                       delay=d[0] * second if uniform else None, name=_name(cname))

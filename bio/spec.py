@@ -100,6 +100,12 @@ class Population:
         return self.model is None
 
 
+def values_to_check(a: np.ndarray) -> np.ndarray:
+    """The elements of a 1-D array worth checking: one for a broadcast view of one value
+    (bio/fuse.py joins Brunel's equal weights and delays into such views), else all."""
+    return a[:1] if a.ndim == 1 and len(a) and a.strides[0] == 0 else a
+
+
 @dataclass
 class Connection:
     """Synapses from population `pre` to population `post` (one copy).
@@ -142,11 +148,12 @@ class Connection:
                              f"{len(self.transmits)}")
         if self.kind not in KINDS:
             raise ValueError(f"unknown connection kind {self.kind!r}; choose one of: {', '.join(KINDS)}")
-        if not np.all(np.isfinite(self.w)):
+        w, d = values_to_check(self.w), values_to_check(self.delay_s)
+        if not np.all(np.isfinite(w)):
             raise ValueError("connection weights must be finite")
-        if np.any(self.delay_s < 0) or not np.all(np.isfinite(self.delay_s)):
+        if np.any(d < 0) or not np.all(np.isfinite(d)):
             raise ValueError("delays must be finite and >= 0 s")
-        if self.kind != "signed" and np.any(self.w < 0):
+        if self.kind != "signed" and np.any(w < 0):
             raise ValueError(f"a connection of kind {self.kind!r} holds weight magnitudes (>= 0); "
                              "use kind='signed' for weights of both signs")
 
@@ -161,7 +168,9 @@ class Connection:
 
     def signed_w(self) -> np.ndarray:
         """(n_syn,) weights with their sign for current-based synapses (inhibitory = negative)."""
-        return -self.w if self.kind == "inh" else self.w
+        if self.kind != "inh":
+            return self.w
+        return np.broadcast_to(-self.w[:1], self.w.shape) if values_to_check(self.w) is not self.w else -self.w
 
 
 @dataclass

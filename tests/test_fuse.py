@@ -108,3 +108,21 @@ def test_two_fusable_populations_fuse():
     spec = two_pops()
     assert list(fuse(spec).spec.populations) == ["a+b"]
     same_record(run(spec, 0.05 * second, seed=1), run(spec, 0.05 * second, seed=1, fuse=False))
+
+
+def test_one_value_views_are_checked_and_signed_like_arrays():
+    """Fusion joins equal weights and delays into broadcast views of one value; a view is
+    validated (a NaN or a negative magnitude in it is refused) and an inhibitory one delivers
+    -w on every synapse, exactly as the full array would."""
+    syn = synapses.CurrentDelta("s")
+    with pytest.raises(ValueError, match="finite"):
+        Connection("a", "b", syn, [0, 1], [1, 0], np.broadcast_to(np.nan, (2,)), kind="exc")
+    with pytest.raises(ValueError, match=">= 0"):
+        Connection("a", "b", syn, [0, 1], [1, 0], np.broadcast_to(-1.0, (2,)), kind="inh")
+    with pytest.raises(ValueError, match="delays"):
+        Connection("a", "b", syn, [0, 1], [1, 0], [1.0, 1.0], kind="exc", delay_s=np.broadcast_to(-1e-3, (2,)))
+    view = Connection("a", "b", syn, [0, 1, 2], [1, 0, 0], np.broadcast_to(2.0, (3,)), kind="inh")
+    full = Connection("a", "b", syn, [0, 1, 2], [1, 0, 0], np.full(3, 2.0), kind="inh")
+    np.testing.assert_array_equal(view.signed_w(), full.signed_w())
+    fused = fuse(small_brunel()).spec.connections["inh_exc+inh_inh"]
+    assert fused.w.strides[0] == 0 and np.all(fused.signed_w() == -fused.w[0]) and fused.w[0] > 0
