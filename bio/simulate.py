@@ -51,7 +51,7 @@ from .fuse import fuse as _fuse
 from .fuse import split_record
 from .neurons import NOISE_EQUATION
 from .record import SpikeRecord
-from .spec import NOISE_TAU, NetworkSpec, values_to_check, replicate, source_major
+from .spec import NOISE_TAU, NetworkSpec, replicate, source_major, values_to_check
 from .synapses import CondExp, CurrentDelta, CurrentExp, unit_name
 
 TARGETS = ("numpy", "cython", "cpp_standalone")
@@ -384,7 +384,8 @@ def _synapses(spec, cname, c, groups, lay):
     signed = c.signed_w() if not isinstance(getattr(model, "on", model), CondExp) else c.w
     # one unlesioned copy (the common case) uses the spec's arrays as they are: on millions of
     # synapses the masks and copies below cost ~0.2 s per run (benchmarks/bio_brunel.py)
-    whole = values_to_check(c.transmits).all() and spec.populations[c.pre].alive.all() and spec.populations[c.post].alive.all()
+    whole = (values_to_check(c.transmits).all() and spec.populations[c.pre].alive.all()
+             and spec.populations[c.post].alive.all())
     keep = slice(None) if whole else c.active(spec.populations)
     i, j, w, d = c.i[keep], c.j[keep], signed[keep], c.delay_s[keep]
     order = source_major(i)

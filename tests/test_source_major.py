@@ -12,8 +12,7 @@ from brian2 import Hz, mV, ms, second
 
 from bio import neurons, run, synapses
 from bio.inputs import Current, PoissonDrive
-from bio.spec import source_major
-from bio.spec import Connection, NetworkSpec, Population, Record
+from bio.spec import MAX_RUNS, Connection, NetworkSpec, Population, Record, fixed_indegree, source_major
 
 
 def test_source_major_is_a_stable_grouping_by_presynaptic_neuron():
@@ -82,12 +81,11 @@ def test_static_weights_read_back_unchanged_with_copies_and_lesions():
 def test_few_sorted_runs_are_left_alone_many_are_grouped():
     """A connection fused from a few source-major ones (bio/fuse.py) keeps its layout: each
     spike's synapses already lie in a few stretches; a post-major one is grouped."""
-    from bio.spec import MAX_RUNS
     runs = np.concatenate([np.arange(5)] * MAX_RUNS)  # MAX_RUNS runs, MAX_RUNS - 1 descents
     assert source_major(runs) is None
     many = np.concatenate([np.arange(5)] * (MAX_RUNS + 1))
     np.testing.assert_array_equal(many[source_major(many)], np.sort(many))
-    wide = np.random.default_rng(0).integers(0, 1 << 20, 5000)  # two radix passes
+    wide = np.random.default_rng(0).integers(0, 1 << 20, 5000)  # wider than 16 bits
     np.testing.assert_array_equal(source_major(wide), np.argsort(wide, kind="stable"))
 
 
@@ -95,7 +93,6 @@ def test_fixed_indegree_is_the_k_smallest_keys_listed_by_presynaptic_neuron():
     """Checked against a direct construction (a full sort of each postsynaptic neuron's keys
     from the same random stream): same synapses, k distinct partners per neuron, and listed
     source-major with ascending j within each presynaptic neuron."""
-    from bio.spec import fixed_indegree
     n_pre, n_post, k = 70, 50, 9
     i, j = fixed_indegree(n_pre, n_post, k, np.random.default_rng(5))
     keys = np.random.default_rng(5).random((n_post, n_pre))
