@@ -21,19 +21,33 @@ class _NoBar:
         pass
 
 
+def _say(line: str) -> None:
+    """One line on stderr, on a line of its own: tqdm.write lifts the runner's point bar out of
+    the way and redraws it below (a plain print would continue the bar's line)."""
+    from tqdm.auto import tqdm
+
+    tqdm.write(line, file=sys.stderr)
+    sys.stderr.flush()
+
+
+def quiet() -> bool:
+    """True when progress output is off (BRAINBRIDGE_QUIET set: the test suite)."""
+    return bool(os.environ.get("BRAINBRIDGE_QUIET"))
+
+
 @contextlib.contextmanager
 def phase(name: str, total: int | None = None):
     """Announce a phase, time it, and yield a bar (its `update(n)` counts steps)."""
-    quiet = bool(os.environ.get("BRAINBRIDGE_QUIET"))
+    silent = quiet()
     start = time.perf_counter()
-    if not quiet:
-        print(f"[phase] {name} ...", file=sys.stderr, flush=True)
-    if total and not quiet:
+    if not silent:
+        _say(f"[phase] {name} ...")
+    if total and not silent:
         from tqdm.auto import tqdm
 
         with tqdm(total=total, desc=name, leave=False, file=sys.stderr) as bar:
             yield bar
     else:
         yield _NoBar()
-    if not quiet:
-        print(f"[phase] {name} done in {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
+    if not silent:
+        _say(f"[phase] {name} done in {time.perf_counter() - start:.1f} s")

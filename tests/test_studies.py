@@ -36,6 +36,31 @@ def test_quickstart_tiny(tmp_path):
     assert_ephys(res, "quickstart_ephys", ["h1", "out", "exc"])  # the converted and the STDP SNN
 
 
+@pytest.mark.slow  # ~30 s: a fresh process, the TINY quickstart
+def test_first_contact_names_every_phase_and_prints_no_warnings(tmp_path):
+    """What a new user sees (issue 15, point 1): `brainbridge run quickstart` names each phase
+    on stderr as it starts and ends (training, converting, STDP learning, simulating, lesions)
+    and prints no warnings from the libraries below it (pyparsing 3.3 made Brian2 print one per
+    equation it parsed: pyproject.toml pins pyparsing < 3.3)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if k != "BRAINBRIDGE_QUIET"}
+    env["BRAINBRIDGE_CACHE_DIR"] = str(tmp_path / "cache")
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    out = subprocess.run([sys.executable, "-m", "studies", "run", "quickstart", "--tiny", "--out",
+                          str(tmp_path / "out")], env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    started = [line.removeprefix("[phase] ").removesuffix(" ...") for line in out.stderr.splitlines()
+               if line.startswith("[phase] ") and line.endswith(" ...")]
+    ended = [line for line in out.stderr.splitlines() if line.startswith("[phase] ") and " done in " in line]
+    for word in ("training the ANN", "converting", "STDP learning", "simulating", "lesions"):
+        assert any(word in name for name in started), (word, started)
+    assert len(ended) == len(started)
+    assert "warning" not in out.stderr.lower(), out.stderr[-3000:]
+
+
 def test_conversion_tiny(tmp_path):
     """Accuracy is read out at each time, and the SNN reaches the ANN within the run; every point
     keeps its converted network's spikes (test samples one after another) for conversion_ephys."""
