@@ -21,7 +21,8 @@ This is the only code in the project that creates Brian2 objects. It
   reset: a spike reaches the next population after that population's threshold, so it
   acts one step later), or "layerwise" (below: a spike reaches every later population
   within the step it is fired, as discrete-time networks in torch compute it);
-- serves the numpy, cython and cpp_standalone targets, seeds NumPy and Brian2,
+- serves the numpy, cython and cpp_standalone targets (cython code that is not yet
+  in the cache compiles on every core at once: bio/compile_pool.py), seeds NumPy and Brian2,
   gives each process its own standalone build directory (reused by later runs of
   the same process, so unchanged code is not recompiled), and restores Brian2's
   preferences, device and clock afterwards;
@@ -38,6 +39,7 @@ import fcntl
 import gc
 import os
 import re
+import sys
 import time
 from dataclasses import dataclass
 
@@ -450,8 +452,14 @@ def _target(target: str, directory: str | None):
     # Brian2's Network.run and the collection below each scan every object of the process
     # (~0.7 s with torch loaded); frozen, the objects that existed before this run are skipped
     gc.freeze()
+    compiling = contextlib.nullcontext()
+    if target == "cython":
+        from .compile_pool import parallel_compile  # imported here: the pool runs it as a script
+
+        compiling = parallel_compile()
     try:
-        yield
+        with compiling as state:
+            yield state
     finally:
         if target == "cpp_standalone":
             b2.device.reinit()
@@ -510,7 +518,7 @@ def run(spec: NetworkSpec, duration=None, *, target: str = "numpy", seed: int | 
                          f"(got {type(profile).__name__} with target {target!r})")
     directory = build_dir or (standalone_dir() if target == "cpp_standalone" else None)
     clock = time.perf_counter
-    with _target(target, directory):
+    with _target(target, directory) as compiling:
         b2.defaultclock.dt = dt
         if seed is not None:
             np.random.seed(seed)
@@ -529,7 +537,10 @@ def run(spec: NetworkSpec, duration=None, *, target: str = "numpy", seed: int | 
         else:
             from tqdm.auto import tqdm
             n_chunks = min(lay.samples, 50)
-            with tqdm(total=lay.samples, desc=progress, unit="sample", leave=False) as bar:
+            with tqdm(total=lay.samples, desc=f"{progress}: preparing Brian2 code", unit="sample",
+                      leave=False) as bar:
+                _prepare(net, compiling, progress, clock, t0)
+                bar.set_description(progress)
                 done = 0
                 for k in range(n_chunks):
                     upto = int(round((k + 1) * lay.samples / n_chunks))
@@ -548,6 +559,20 @@ def run(spec: NetworkSpec, duration=None, *, target: str = "numpy", seed: int | 
         # (bb_x_codeobject_1, ...), so cython would recompile every run
         del net, groups, monitors, traces, built
     return split_record(fused, original, rec) if fused is not None else rec
+
+
+def _prepare(net, compiling, label: str, clock, since: float) -> None:
+    """Prepare every object of `net` before its first step: a zero-length run, in which Brian2
+    generates (and, on a cache miss, compiles) their code; no time step is taken. Says how long
+    compiling took when it did, so a long first run is not mistaken for a slow simulation."""
+    net.run(0 * second, namespace={})
+    if compiling is not None and compiling.modules:
+        compiling.wait()
+        from tqdm.auto import tqdm
+
+        tqdm.write(f"{label}: built the network and compiled {compiling.modules} Brian2 code modules in "
+                   f"{clock() - since:.0f} s (kept in the per-user cache: later runs load them)",
+                   file=sys.stderr)
 
 
 def _build(spec: NetworkSpec, lay: _Layout):
