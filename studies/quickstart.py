@@ -49,13 +49,20 @@ TINY = Params(hidden=16, epochs=3, duration_ms=16.0, n_exc=10, stdp_train=30, se
               n_test=30, target="numpy", seeds=(0,))
 
 
-def _systems(p: Params, seed: int) -> dict:
-    """The three compared systems (bridge.systems), trained on the seed's split."""
-    from . import trained
+def _systems(p: Params, seed: int, n_train: int) -> dict:
+    """The three compared systems (bridge.systems), trained on the seed's split, each in a
+    named phase: a new user sees what the first minutes go to."""
+    from . import progress, trained
 
-    return {"ann": trained.ann(p.hidden, p.epochs, seed),
-            "converted": trained.converted(p.hidden, p.epochs, "if", p.duration_ms, p.target, seed),
-            "stdp": trained.stdp(p.n_exc, p.stdp_epochs, p.target, seed, p.stdp_train, n_record=STDP_RECORD)}
+    with progress.phase(f"training the ANN (backprop, {p.epochs} epochs)"):
+        ann = trained.ann(p.hidden, p.epochs, seed)
+    with progress.phase("converting it to IF neurons"):
+        converted = trained.converted(p.hidden, p.epochs, "if", p.duration_ms, p.target, seed)
+    with progress.phase(f"STDP learning ({n_train} training digits x {p.stdp_epochs} epoch(s); the first "
+                        "run on a machine compiles the network's Brian2 code first)"):
+        stdp = trained.stdp(p.n_exc, p.stdp_epochs, p.target, seed, p.stdp_train, n_record=STDP_RECORD,
+                            progress=not progress.quiet())
+    return {"ann": ann, "converted": converted, "stdp": stdp}
 
 
 def point(p: Params, seed: int) -> dict:
@@ -71,8 +78,7 @@ def point(p: Params, seed: int) -> dict:
 
     ds = trained.digits(seed)
     test = ds.test if not p.n_test else ds.test.subset(np.arange(min(p.n_test, len(ds.test))))
-    with progress.phase("training the ANN (backprop) and converting it to IF neurons; STDP learning"):
-        systems = _systems(p, seed)
+    systems = _systems(p, seed, len(trained.training_subset(seed, p.stdp_train).x))
     accuracy, lesioned = [], []
     with progress.phase("simulating the healthy systems"):
         scores = {name: s.evaluate(test, seed=seed) for name, s in systems.items()}

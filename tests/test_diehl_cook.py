@@ -209,6 +209,19 @@ def test_same_seed_same_result_and_different_seed_differs():
     assert not np.array_equal(weights(a), weights(c))
 
 
+def test_a_progress_bar_changes_nothing():
+    """With a progress label, bio.run prepares the network with a zero-length run before the
+    first step (to tell compiling from simulating, issue 15 point 1): the learned weights and
+    thresholds must equal those of a run without it, to the bit."""
+    left, top = _patterns()
+    x = np.stack([left, top, left, top])
+    quiet = stdp.train(_spec(seed=3), x, target="numpy", seed=6, progress=False)
+    shown = stdp.train(_spec(seed=3), x, target="numpy", seed=6, progress=True)
+    np.testing.assert_array_equal(weights(quiet), weights(shown))
+    np.testing.assert_array_equal(theta_mv(quiet), theta_mv(shown))
+    assert not np.array_equal(weights(quiet), weights(_spec(seed=3)))  # it learned something
+
+
 def test_responses_repeat_quiet_samples_with_boosted_rates():
     """Diehl & Cook 2015, Sec. 2.5: a sample that drives fewer than 5 spikes is shown again at
     a higher rate; a weak image gets more spikes with repeats allowed than without."""
