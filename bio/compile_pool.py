@@ -21,6 +21,7 @@ an `if __name__ == "__main__"` guard is not run again.
 """
 from __future__ import annotations
 
+import atexit
 import base64
 import concurrent.futures
 import contextlib
@@ -110,38 +111,74 @@ class _Worker:
 
 class _Pool:
     """One pool process per core, all started with the first module that is not in the cache
-    (each takes ~2 s to import Brian2; started together, they boot while the first compiles)."""
+    (each takes ~2 s to import Brian2; started together, they boot while the first compiles).
+
+    One pool per process, kept between runs (a study's runs each miss a few modules: booting
+    the processes again for each would cost more CPU than some compiles), and closed once
+    no run has used it for IDLE_S seconds, or when the process exits.
+    """
+
+    IDLE_S = 60.0
 
     def __init__(self):
+        self.lock = threading.Lock()
         self.threads = None
         self.workers: list[_Worker] = []
-        self.idle: queue.SimpleQueue = queue.SimpleQueue()
-        self.local = threading.local()
-
-    def _worker(self) -> _Worker:
-        if not hasattr(self.local, "worker"):  # each thread of the pool keeps one process
-            self.local.worker = self.idle.get()
-        return self.local.worker
+        self.timer = None
 
     def submit(self, code: str, options: dict):
-        if self.threads is None:
-            from brian2.codegen.runtime.cython_rt.extension_manager import get_cython_cache_dir
+        from brian2.codegen.runtime.cython_rt.extension_manager import get_cython_cache_dir
 
-            self.cache_dir = os.path.expanduser(get_cython_cache_dir())
-            self.workers = [_Worker() for _ in range(_cores())]
-            for worker in self.workers:
-                self.idle.put(worker)
-            self.threads = concurrent.futures.ThreadPoolExecutor(max_workers=len(self.workers))
-        job = base64.b64encode(pickle.dumps((code, options, self.cache_dir))).decode()
-        return self.threads.submit(lambda: self._worker().build(job))
+        job = base64.b64encode(pickle.dumps((code, options, os.path.expanduser(get_cython_cache_dir())))).decode()
+        with self.lock:
+            if self.timer is not None:
+                self.timer.cancel()
+                self.timer = None
+            if self.threads is None:
+                self.workers = [_Worker() for _ in range(_cores())]
+                idle: queue.SimpleQueue = queue.SimpleQueue()
+                for worker in self.workers:
+                    idle.put(worker)
+                local = threading.local()
+
+                def build(job=None):
+                    if not hasattr(local, "worker"):  # each thread of the pool keeps one process
+                        local.worker = idle.get()
+                    local.worker.build(job)
+
+                self.build = build
+                self.threads = concurrent.futures.ThreadPoolExecutor(max_workers=len(self.workers))
+            return self.threads.submit(self.build, job)
+
+    def close_when_idle(self) -> None:
+        with self.lock:
+            if self.threads is not None and self.timer is None:
+                self.timer = threading.Timer(self.IDLE_S, self.close)
+                self.timer.daemon = True
+                self.timer.start()
 
     def close(self) -> None:
-        if self.threads is not None:
-            self.threads.shutdown(wait=True, cancel_futures=True)
-            self.threads = None
-        for worker in self.workers:
-            worker.close()
-        self.workers.clear()
+        with self.lock:
+            if self.timer is not None:
+                self.timer.cancel()
+                self.timer = None
+            if self.threads is not None:
+                self.threads.shutdown(wait=True, cancel_futures=True)
+                self.threads = None
+            for worker in self.workers:
+                worker.close()
+            self.workers = []
+
+
+_SHARED: dict = {}
+
+
+def _pool() -> _Pool:
+    """This process's pool (a child forked from a process with a pool makes its own)."""
+    if _SHARED.get("pid") != os.getpid():
+        _SHARED.update(pid=os.getpid(), pool=_Pool())
+        atexit.register(_SHARED["pool"].close)
+    return _SHARED["pool"]
 
 
 JOBS_ENV = "BRAINBRIDGE_COMPILE_JOBS"
@@ -182,7 +219,6 @@ class Compiling:
     `wait()` blocks until each has been built (a run calls it to tell compiling from stepping)."""
 
     def __init__(self, pool: _Pool | None):
-        self._pool = pool
         self._futures = []
 
     @property
@@ -203,7 +239,7 @@ def parallel_compile():
         return
     from brian2.codegen.runtime.cython_rt.cython_rt import CythonCodeObject
 
-    pool = _Pool()
+    pool = _pool()
     state = Compiling(pool)
 
     def compile(self):
@@ -233,12 +269,12 @@ def parallel_compile():
     try:
         yield state
     finally:
-        pool.close()
         with _LOCK:
             _DEPTH[0] -= 1
             if _DEPTH[0] == 0:
                 CythonCodeObject.compile = CythonCodeObject._bb_compile
                 CythonCodeObject.run_block = CythonCodeObject._bb_run_block
+                pool.close_when_idle()
 
 
 if __name__ == "__main__":

@@ -65,37 +65,53 @@ def _script(tmp_path, cache, jobs=None):
     return [line for line in out.stdout.splitlines() if line.startswith("ran")]
 
 
-@pytest.mark.slow
-def test_the_pool_builds_the_modules_brian2_loads(tmp_path):
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The user's script run once with a pool of 2 into an empty cache: (folder, cache, output)."""
+    tmp_path = tmp_path_factory.mktemp("pool")
     cache = tmp_path / "cython"
-    first = _script(tmp_path, cache, jobs=2)
+    return tmp_path, cache, _script(tmp_path, cache, jobs=2)
+
+
+@pytest.mark.slow
+def test_the_pool_builds_the_modules_brian2_loads(built):
+    tmp_path, cache, first = built
     assert len(first) == 1  # the script ran once: the pool processes did not run it again
-    built = _modules(cache)
-    assert len(built) >= 3
+    modules = _modules(cache)
+    assert len(modules) >= 3
     counts = [int(c) for c in first[0].split()[1:]]
     assert counts == sorted(counts) and counts[-1] > counts[0] > 0  # stronger drive, more spikes
 
     again = _script(tmp_path, cache, jobs=1)  # Brian2 alone, in a new process
     assert again == first
-    assert _modules(cache) == built  # found every module: nothing compiled, nothing rebuilt
+    assert _modules(cache) == modules  # found every module: nothing compiled, nothing rebuilt
 
 
 @pytest.mark.slow
-def test_a_failing_pool_leaves_brian2_compiling_here(tmp_path, monkeypatch):
+def test_a_failing_pool_leaves_brian2_compiling_here(built, tmp_path, monkeypatch):
+    """One module missing (the rest copied from the fixture's cache) and a pool that fails: Brian2
+    compiles that module in this process and the run gives the numpy target's spikes."""
+    import shutil
+
+    cache = tmp_path / "cython"
+    shutil.copytree(built[1], cache)
+    missing = sorted(_modules(cache))[0]
+    (cache / missing).unlink()
+
     def broken(self, job):
         raise RuntimeError("no compiler in the pool")
 
     monkeypatch.setattr(compile_pool._Worker, "build", broken)
     monkeypatch.setenv(compile_pool.JOBS_ENV, "2")
     old = b2.prefs.codegen.runtime.cython.cache_dir
-    b2.prefs.codegen.runtime.cython.cache_dir = str(tmp_path / "cython")
+    b2.prefs.codegen.runtime.cython.cache_dir = str(cache)
     try:
         with compile_pool.parallel_compile() as compiling:
             rec = bio.run(tiny(), 50 * b2.ms, target="cython")
     finally:
         b2.prefs.codegen.runtime.cython.cache_dir = old
-    assert compiling.modules >= 3  # handed to the pool, which failed every one
-    assert len(_modules(tmp_path / "cython")) >= 3  # Brian2 compiled them here instead
+    assert compiling.modules == 1  # only the missing module went to the pool, which failed
+    assert (cache / missing).exists()  # Brian2 compiled it here instead
     reference = bio.run(tiny(), 50 * b2.ms, target="numpy")
     assert np.array_equal(rec.spike_counts("cells"), reference.spike_counts("cells"))
 

@@ -19,12 +19,36 @@ def test_study_follows_the_interface(name):
     assert isinstance(getattr(module, "QUICK", module.TINY), module.Params)
 
 
-@pytest.mark.slow  # tens of seconds (pytest --durations)
-def test_quickstart_tiny(tmp_path):
-    """The flagship: the converted SNN matches its ANN (IF neurons with reset by subtraction
-    approximate ReLU rates, Rueckauer et al. 2017), the hidden layer's rates keep the ANN's
-    geometry (CKA near 1), and removing every neuron leaves each system at chance."""
-    res = run_tiny("quickstart", tmp_path)
+@pytest.mark.slow  # ~20 s: a fresh process, the TINY quickstart
+def test_quickstart_tiny_as_a_new_user_runs_it(tmp_path):
+    """The flagship, run as a user runs it (`python -m studies run quickstart` in a fresh
+    process, progress on):
+    - the converted SNN matches its ANN (IF neurons with reset by subtraction approximate ReLU
+      rates, Rueckauer et al. 2017), the hidden layer's rates keep the ANN's geometry (CKA near
+      1), and removing every neuron leaves each system at chance;
+    - (issue 15, point 1) stderr names each phase as it starts and ends (training, converting,
+      STDP learning, simulating, lesions) and holds no warning from the libraries below
+      (pyparsing 3.3 made Brian2 print one per equation it parsed: pyproject.toml pins < 3.3)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if k != "BRAINBRIDGE_QUIET"}
+    env["BRAINBRIDGE_CACHE_DIR"] = str(tmp_path / "cache")
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    out = subprocess.run([sys.executable, "-m", "studies", "run", "quickstart", "--tiny", "--out",
+                          str(tmp_path / "quickstart")], env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    started = [line.removeprefix("[phase] ").removesuffix(" ...") for line in out.stderr.splitlines()
+               if line.startswith("[phase] ") and line.endswith(" ...")]
+    ended = [line for line in out.stderr.splitlines() if line.startswith("[phase] ") and " done in " in line]
+    for word in ("training the ANN", "converting", "STDP learning", "simulating", "lesions"):
+        assert any(word in name for name in started), (word, started)
+    assert len(ended) == len(started)
+    assert "warning" not in out.stderr.lower(), out.stderr[-3000:]
+
+    res = studies.report("quickstart", tmp_path / "quickstart")  # the stored point, redrawn
+    assert not res.failed and res.figure_error is None and res.figures
     t = res.table
     ann, conv = value(t, "accuracy", system="ann"), value(t, "accuracy", system="converted")
     assert ann > 0.5 and abs(ann - conv) <= 0.1
@@ -34,31 +58,6 @@ def test_quickstart_tiny(tmp_path):
         assert value(t, "lesioned_accuracy", system=system, severity=0.0) == value(t, "accuracy", system=system)
     assert "test accuracy" in res.findings
     assert_ephys(res, "quickstart_ephys", ["h1", "out", "exc"])  # the converted and the STDP SNN
-
-
-@pytest.mark.slow  # ~30 s: a fresh process, the TINY quickstart
-def test_first_contact_names_every_phase_and_prints_no_warnings(tmp_path):
-    """What a new user sees (issue 15, point 1): `brainbridge run quickstart` names each phase
-    on stderr as it starts and ends (training, converting, STDP learning, simulating, lesions)
-    and prints no warnings from the libraries below it (pyparsing 3.3 made Brian2 print one per
-    equation it parsed: pyproject.toml pins pyparsing < 3.3)."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    env = {k: v for k, v in os.environ.items() if k != "BRAINBRIDGE_QUIET"}
-    env["BRAINBRIDGE_CACHE_DIR"] = str(tmp_path / "cache")
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
-    out = subprocess.run([sys.executable, "-m", "studies", "run", "quickstart", "--tiny", "--out",
-                          str(tmp_path / "out")], env=env, capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, out.stderr[-3000:]
-    started = [line.removeprefix("[phase] ").removesuffix(" ...") for line in out.stderr.splitlines()
-               if line.startswith("[phase] ") and line.endswith(" ...")]
-    ended = [line for line in out.stderr.splitlines() if line.startswith("[phase] ") and " done in " in line]
-    for word in ("training the ANN", "converting", "STDP learning", "simulating", "lesions"):
-        assert any(word in name for name in started), (word, started)
-    assert len(ended) == len(started)
-    assert "warning" not in out.stderr.lower(), out.stderr[-3000:]
 
 
 def test_conversion_tiny(tmp_path):
