@@ -29,6 +29,7 @@ import hashlib
 import os
 import pickle
 import queue
+import select
 import subprocess
 import sys
 import threading
@@ -36,6 +37,7 @@ from pathlib import Path
 
 _LOCK = threading.Lock()
 _DEPTH = [0]  # nested parallel_compile() blocks share one patch
+_ACTIVE: list = []  # the outermost block's Compiling, which nested blocks yield too
 
 
 def _build(code: str, options: dict, cache_dir: str) -> None:
@@ -47,17 +49,19 @@ def _build(code: str, options: dict, cache_dir: str) -> None:
     cython_extension_manager.create_extension(code, **options)
 
 
-def _serve() -> None:
-    """A pool process (`python -m bio.compile_pool`): one job per line on stdin (a pickled
-    (code, options, cache_dir), base64), one answer per line ("ok" or the error)."""
-    answers = os.fdopen(os.dup(1), "w")
-    os.dup2(2, 1)  # anything the compiler prints goes to stderr, never into the answers
+def _serve(answer_fd: int) -> None:
+    """A pool process (`python -m bio.compile_pool FD`): one job per line on stdin (an id and a
+    pickled (code, options, cache_dir), base64), one answer per job on the pipe FD: the id, then
+    "ok" or the error. Nothing else writes to that pipe (stdout goes to /dev/null)."""
+    answers = os.fdopen(answer_fd, "w")
     for line in sys.stdin:
+        job_id, _, payload = line.strip().partition(" ")
         try:
-            _build(*pickle.loads(base64.b64decode(line)))
-            answers.write("ok\n")
+            _build(*pickle.loads(base64.b64decode(payload)))
+            answer = "ok"
         except Exception as err:  # noqa: BLE001 - reported to the parent, which compiles itself
-            answers.write(f"{type(err).__name__}: {err}".replace("\n", " ") + "\n")
+            answer = " ".join(f"{type(err).__name__}: {err}".split())
+        answers.write(f"{job_id} {answer}\n")
         answers.flush()
 
 
@@ -75,6 +79,14 @@ def _module_path(code: str) -> str:
     return os.path.join(os.path.expanduser(get_cython_cache_dir()), name + cython_extension_manager.so_ext)
 
 
+def _missing(code: str) -> bool:
+    """Whether the module of `code` is not in the cache yet (False when unsure: Brian2 decides)."""
+    try:
+        return not os.path.isfile(_module_path(code))
+    except Exception:  # noqa: BLE001 - e.g. a Brian2 without this naming rule
+        return False
+
+
 def _options(codeobj) -> dict:
     return dict(define_macros=codeobj.define_macros, libraries=codeobj.libraries,
                 extra_compile_args=codeobj.extra_compile_args, extra_link_args=codeobj.extra_link_args,
@@ -86,19 +98,42 @@ def _options(codeobj) -> dict:
 class _Worker:
     """One pool process, driven by one thread at a time."""
 
+    TIMEOUT_S = 600.0  # one module never takes this long: a silent worker is stuck, not busy
+
     def __init__(self):
         root = str(Path(__file__).resolve().parent.parent)  # where `bio` is importable from
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
-        # `-m bio.compile_pool`: the process runs this module, never the caller's script
-        self.proc = subprocess.Popen([sys.executable, "-m", "bio.compile_pool"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, env=env)
+        read, write = os.pipe()
+        try:
+            # `-P -m bio.compile_pool`: the process runs this module (never the caller's script, nor
+            # a `bio` in the working directory); its own session, so Ctrl-C reaches only the caller
+            self.proc = subprocess.Popen([sys.executable, "-P", "-m", "bio.compile_pool", str(write)],
+                                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env,
+                                         pass_fds=(write,), start_new_session=True)
+        except BaseException:
+            os.close(read)
+            raise
+        finally:
+            os.close(write)
+        self.answers = os.fdopen(read, "rb")
+        self.jobs = 0
 
     def build(self, job: str) -> None:
-        self.proc.stdin.write(job + "\n")
+        self.jobs += 1
+        self.proc.stdin.write(f"{self.jobs} {job}\n".encode())
         self.proc.stdin.flush()
-        answer = self.proc.stdout.readline().strip()
-        if answer != "ok":
-            raise RuntimeError(answer or "the compile process ended")
+        ready, _, _ = select.select([self.answers], [], [], self.TIMEOUT_S)
+        answer = self.answers.readline().decode().strip() if ready else ""
+        job_id, _, result = answer.partition(" ")
+        if job_id != str(self.jobs) or result != "ok":
+            if job_id != str(self.jobs):  # silent, ended or out of step: never ask it again
+                self.kill()
+            raise RuntimeError(result or "the compile process did not answer")
+
+    def kill(self) -> None:
+        with contextlib.suppress(OSError):
+            self.proc.kill()
+        self.proc.wait()
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
@@ -106,7 +141,14 @@ class _Worker:
         try:
             self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
+            self.kill()
+        self.answers.close()
+
+    def forget(self) -> None:
+        """In a forked child: drop the copies of this worker's pipes, leave the process alone."""
+        for f in (self.proc.stdin, self.answers):
+            with contextlib.suppress(OSError):
+                f.close()
 
 
 class _Pool:
@@ -125,17 +167,28 @@ class _Pool:
         self.threads = None
         self.workers: list[_Worker] = []
         self.timer = None
+        self.broken = False
 
     def submit(self, code: str, options: dict):
+        """A future of one module's build, or None when the pool cannot start (then Brian2
+        compiles it in this process)."""
         from brian2.codegen.runtime.cython_rt.extension_manager import get_cython_cache_dir
 
-        job = base64.b64encode(pickle.dumps((code, options, os.path.expanduser(get_cython_cache_dir())))).decode()
+        cache_dir = os.path.abspath(os.path.expanduser(get_cython_cache_dir()))
+        job = base64.b64encode(pickle.dumps((code, options, cache_dir))).decode()
         with self.lock:
-            if self.timer is not None:
-                self.timer.cancel()
-                self.timer = None
+            self.timer = None  # a timer that fires now finds itself replaced and does nothing
             if self.threads is None:
-                self.workers = [_Worker() for _ in range(_cores())]
+                if self.broken:
+                    return None
+                try:
+                    for _ in range(_cores()):
+                        self.workers.append(_Worker())
+                except OSError:  # no processes to spare (EAGAIN, ENOMEM, ...): compile here
+                    for worker in self.workers:
+                        worker.kill()
+                    self.workers, self.broken = [], True
+                    return None
                 idle: queue.SimpleQueue = queue.SimpleQueue()
                 for worker in self.workers:
                     idle.put(worker)
@@ -153,15 +206,25 @@ class _Pool:
     def close_when_idle(self) -> None:
         with self.lock:
             if self.threads is not None and self.timer is None:
-                self.timer = threading.Timer(self.IDLE_S, self.close)
-                self.timer.daemon = True
-                self.timer.start()
+                timer = threading.Timer(self.IDLE_S, self._expire)
+                timer.args = (timer,)
+                timer.daemon = True
+                self.timer = timer
+                timer.start()
+
+    def _expire(self, timer) -> None:
+        with self.lock:
+            if self.timer is not timer:  # used again since this timer was set
+                return
+        self.close()
+
+    def forget(self) -> None:
+        for worker in self.workers:
+            worker.forget()
 
     def close(self) -> None:
         with self.lock:
-            if self.timer is not None:
-                self.timer.cancel()
-                self.timer = None
+            self.timer = None
             if self.threads is not None:
                 self.threads.shutdown(wait=True, cancel_futures=True)
                 self.threads = None
@@ -174,11 +237,23 @@ _SHARED: dict = {}
 
 
 def _pool() -> _Pool:
-    """This process's pool (a child forked from a process with a pool makes its own)."""
-    if _SHARED.get("pid") != os.getpid():
-        _SHARED.update(pid=os.getpid(), pool=_Pool())
+    """This process's pool."""
+    if "pool" not in _SHARED:
+        _SHARED["pool"] = _Pool()
         atexit.register(_SHARED["pool"].close)
     return _SHARED["pool"]
+
+
+def _after_fork() -> None:
+    """A forked child makes its own pool and drops its copies of the parent's pipes (held open,
+    they would keep the parent's workers from seeing the end of their input)."""
+    pool = _SHARED.pop("pool", None)
+    if pool is not None:
+        pool.forget()
+    _ACTIVE.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 JOBS_ENV = "BRAINBRIDGE_COMPILE_JOBS"
@@ -218,7 +293,7 @@ class Compiling:
     """What `parallel_compile()` yields: `modules` counts the modules handed to the pool so far;
     `wait()` blocks until each has been built (a run calls it to tell compiling from stepping)."""
 
-    def __init__(self, pool: _Pool | None):
+    def __init__(self):
         self._futures = []
 
     @property
@@ -235,20 +310,20 @@ def parallel_compile():
     of worker processes (one per core) while Brian2 prepares the rest of the network.
     Yields a `Compiling`. Nested blocks share the outermost block's pool."""
     if not _usable():
-        yield Compiling(None)
+        yield Compiling()
         return
     from brian2.codegen.runtime.cython_rt.cython_rt import CythonCodeObject
 
     pool = _pool()
-    state = Compiling(pool)
 
     def compile(self):
         for block in ("before_run", "run", "after_run"):
             code = getattr(self.code, block, "").strip()
             future = None
-            if code and "EMPTY_CODE_BLOCK" not in code and not os.path.isfile(_module_path(code)):
+            if code and "EMPTY_CODE_BLOCK" not in code and _missing(code):
                 future = pool.submit(code, _options(self))
-                state._futures.append(future)
+                if future is not None:
+                    state._futures.append(future)
             self.compiled_code[block] = _Pending(future) if future is not None \
                 else self.compile_block(block)
 
@@ -261,11 +336,13 @@ def parallel_compile():
     with _LOCK:
         _DEPTH[0] += 1
         if _DEPTH[0] == 1:
+            _ACTIVE[:] = [Compiling()]
             CythonCodeObject._bb_compile_block = CythonCodeObject.compile_block
             CythonCodeObject._bb_run_block = CythonCodeObject.run_block
             CythonCodeObject._bb_compile = CythonCodeObject.compile
             CythonCodeObject.compile = compile
             CythonCodeObject.run_block = run_block
+        state = _ACTIVE[0]
     try:
         yield state
     finally:
@@ -275,7 +352,8 @@ def parallel_compile():
                 CythonCodeObject.compile = CythonCodeObject._bb_compile
                 CythonCodeObject.run_block = CythonCodeObject._bb_run_block
                 pool.close_when_idle()
+                _ACTIVE.clear()
 
 
 if __name__ == "__main__":
-    _serve()
+    _serve(int(sys.argv[1]))

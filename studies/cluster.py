@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import traceback
 import uuid
 
@@ -19,6 +20,10 @@ from distributed.diagnostics.plugin import WorkerPlugin
 
 from . import worker as _worker
 from .cache import Slot
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 class BrianSetup(WorkerPlugin):
@@ -59,10 +64,13 @@ def execute(name, module_name, pending, workers=None, scheduler=None):
             # for a dashboard this runner never shows; off, an idle worker used 0.45 s of CPU per
             # 10 s instead of 0.75 s (two workers on the 2-core build machine, 2026-12)
             stack.enter_context(dask.config.set({"distributed.worker.profile.enabled": False}))
+            # Brian2 code missing from a worker's cache compiles in a pool of helper processes
+            # (bio.compile_pool), one per core by default: share the cores among the workers
+            jobs = os.environ.get("BRAINBRIDGE_COMPILE_JOBS") or str(max(1, _cores() // workers))
             cluster = stack.enter_context(LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True,
                 dashboard_address=":0",  # any free port: never collide with another cluster
-                silence_logs=logging.ERROR))
+                silence_logs=logging.ERROR, env={"BRAINBRIDGE_COMPILE_JOBS": jobs}))
             client = stack.enter_context(Client(cluster))
         client.register_plugin(BrianSetup(), name="brainbridge-brian")
         tag = uuid.uuid4().hex[:8]  # task keys stay unique on a shared scheduler

@@ -24,14 +24,20 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # a script as a user writes one: no `if __name__ == "__main__"` guard
 SCRIPT = textwrap.dedent("""
+    import os
     import sys
+    open(sys.argv[2], "a").write(f"{os.getpid()}\\n")  # one line per time this script runs
     import brian2 as b2
-    import numpy as np
+    from brian2.codegen.runtime.cython_rt import extension_manager
     b2.prefs.codegen.runtime.cython.cache_dir = sys.argv[1]
+    here = []  # modules this process compiled itself (Cython runs only to compile)
+    cythonize = extension_manager.Cython_Build.cythonize
+    extension_manager.Cython_Build.cythonize = lambda *a, **k: here.append(1) or cythonize(*a, **k)
     from tests.test_compile_pool import tiny
     import bio
     rec = bio.run(tiny(), 50 * b2.ms, target="cython")
     print("ran", " ".join(str(int(c)) for c in rec.spike_counts("cells")))
+    print("compiled here", len(here))
 """)
 
 
@@ -59,10 +65,10 @@ def _script(tmp_path, cache, jobs=None):
     env.pop("BRAINBRIDGE_QUIET", None)
     if jobs is not None:
         env[compile_pool.JOBS_ENV] = str(jobs)
-    out = subprocess.run([sys.executable, str(path), str(cache)], cwd=tmp_path, env=env,
-                         capture_output=True, text=True, timeout=600)
+    out = subprocess.run([sys.executable, str(path), str(cache), str(tmp_path / "pids")], cwd=tmp_path,
+                         env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
-    return [line for line in out.stdout.splitlines() if line.startswith("ran")]
+    return [line for line in out.stdout.splitlines() if line.startswith(("ran", "compiled here"))]
 
 
 @pytest.fixture(scope="module")
@@ -76,14 +82,15 @@ def built(tmp_path_factory):
 @pytest.mark.slow
 def test_the_pool_builds_the_modules_brian2_loads(built):
     tmp_path, cache, first = built
-    assert len(first) == 1  # the script ran once: the pool processes did not run it again
+    # the script ran once: the pool processes did not run it again
+    assert len((tmp_path / "pids").read_text().split()) == 1
     modules = _modules(cache)
-    assert len(modules) >= 3
+    assert len(modules) >= 3 and first[1] == "compiled here 0"  # the pool built every module
     counts = [int(c) for c in first[0].split()[1:]]
     assert counts == sorted(counts) and counts[-1] > counts[0] > 0  # stronger drive, more spikes
 
     again = _script(tmp_path, cache, jobs=1)  # Brian2 alone, in a new process
-    assert again == first
+    assert again == first  # the same spikes, and nothing compiled
     assert _modules(cache) == modules  # found every module: nothing compiled, nothing rebuilt
 
 
