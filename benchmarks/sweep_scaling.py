@@ -1,17 +1,18 @@
-"""Sweep scaling: a grid of Brian2 (cython) points in-process versus on 2 Dask worker processes.
+"""Sweep scaling: a grid of Brian2 (cython) points in-process versus `--workers 2` (two worker processes).
 
 What it shows:
 1. Speed-up of `--workers 2` over in-process on the same grid, once compiled
    code is cached (the steady state of a long sweep), as a fraction of the
    machine's own two-process ceiling measured in the same run (target >= 0.9),
    and where the rest goes: the workers' start and the time a point takes on a
-   Dask worker against in-process. Two ceilings: two independent pure-Python
+   worker process against in-process. Two ceilings: two independent pure-Python
    loops against one (what the cores give work that touches little memory), and
    two independent in-process runs of this very grid, split by seed, against one
    (what the machine gives two processes doing Brian2's work, with no runner
    between them: shared caches and memory bandwidth, imports, figures). The first
    says how far the machine is from two free cores, the second how much of what
-   it gives the runner's Dask layer keeps.
+   it gives the runner keeps (it runs points on plain worker processes,
+   studies/processes.py; a Dask LocalCluster kept 0.74 of it, 2026-12-02).
 2. The compile cost is paid once per worker slot: within a run, the first
    point on each worker carries Brian2's Cython compilation and later points
    of the same network do not; in a later run, fresh worker processes load the
@@ -115,7 +116,7 @@ def _cache(out: Path) -> Path:
 def split_run(label: str, outs: tuple[Path, Path], seeds, args, cache: Path) -> dict:
     """The same-work ceiling: the grid split by seed over two independent in-process runs
     (`python -m studies run ...` without workers, one half each), started together; wall time
-    until both exit. No Dask: what two processes doing this work get from this machine."""
+    until both exit. No runner between them: what two processes doing this work get from this machine."""
     half = len(seeds) // 2
     load_before = os.getloadavg()[0]
     start = time.perf_counter()
@@ -175,10 +176,10 @@ def _where_it_goes(runs) -> str:
     rest = statistics.median(r["wall_s"] - max(sum(ts) for ts in r["per_worker"].values())
                              for mode, kind, r in runs if mode == "2 workers" and kind.startswith("warm"))
     return (f"Where the rest goes (warm runs): a point takes {statistics.median(here):.2f} s in-process "
-            f"and {statistics.median(there):.2f} s on a Dask worker (median; "
+            f"and {statistics.median(there):.2f} s on a worker process (median; "
             f"{statistics.median(there) / statistics.median(here):.2f}x), and {rest:.1f} s of each "
-            "2-worker run is outside the busier worker's points (start of the cluster and its "
-            "workers, collecting, drawing)")
+            "2-worker run is outside the busier worker's points (starting the worker processes, "
+            "collecting, drawing)")
 
 
 def main(argv=None) -> int:
@@ -242,7 +243,7 @@ def main(argv=None) -> int:
                f"({', '.join(f'{v:.2f}×' for v in limits)}), of which the runner reaches {fraction:.2f} "
                f"(target >= 0.9: {'met' if fraction >= 0.9 else 'not met'}); two independent "
                f"processes doing this very work (the grid split by seed over two in-process runs, no "
-               f"Dask) against one: {same:.2f}× ({', '.join(f'{v:.2f}×' for v in by_hand.values())}), "
+               f"runner between them) against one: {same:.2f}× ({', '.join(f'{v:.2f}×' for v in by_hand.values())}), "
                f"of which the runner reaches {statistics.median(warm) / same:.2f} "
                f"(target >= 0.9: {'met' if statistics.median(warm) / same >= 0.9 else 'not met'})")
     if "cold" in speedups:

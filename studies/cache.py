@@ -10,7 +10,7 @@ folders: a run into a new `--out` reuses what an earlier run compiled.
       brian/<host>/<slot>/cython/           Brian2's cython cache of that slot
       brian/<host>/<slot>/standalone/       BRAINBRIDGE_STANDALONE_DIR of that slot
 
-One slot per process that runs points (an in-process run, or one Dask worker),
+One slot per process that runs points (an in-process run, a local worker or a Dask worker),
 so no two processes ever compile into one directory at the same time. A process
 takes the first free slot (0, 1, 2, ...) by locking its `.lock` file and holds
 it until it is done, so two `brainbridge run` commands on one machine use

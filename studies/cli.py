@@ -29,7 +29,7 @@ from .locks import FolderBusy
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="brainbridge", description="Run brainbridge studies: grids of points, resumable, "
-        "in parallel with Dask, with a tidy results table and figures.")
+        "in parallel on local processes or a Dask cluster, with a tidy results table and figures.")
     sub = parser.add_subparsers(dest="command", metavar="{list,run,report}")
 
     p_list = sub.add_parser("list", help="list studies with their parameters and defaults")
@@ -46,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     preset.add_argument("--quick", action="store_true", help="start from the QUICK preset")
     where = p_run.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, metavar="N",
-                       help="run on a local Dask cluster of N worker processes")
+                       help="run on N worker processes on this machine")
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="run on an existing Dask cluster, e.g. tcp://host:8786")
     p_run.add_argument("--out", metavar="DIR", help="results directory (default results/NAME)")

@@ -1,6 +1,7 @@
-"""Running points on a Dask cluster: a LocalCluster of worker processes, or an existing one.
+"""Running points on an existing Dask cluster (`--scheduler ADDRESS`).
 
-Kept apart from runner.py so that an in-process run never imports `distributed`.
+`--workers N` on this machine runs plain processes instead (processes.py). Kept
+apart from runner.py so that an in-process run never imports `distributed`.
 Each worker runs points one at a time and hands back a record; this process
 writes the store as results arrive (`as_completed`), so workers on other
 machines need not see its file system. Each worker compiles Brian2 code into
@@ -8,22 +9,14 @@ its own slot of its own machine's cache (see cache.py).
 """
 from __future__ import annotations
 
-import contextlib
-import logging
-import os
 import traceback
 import uuid
 
-import dask
-from distributed import Client, LocalCluster, as_completed
+from distributed import Client, as_completed
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from . import worker as _worker
 from .cache import Slot
-
-
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 class BrianSetup(WorkerPlugin):
@@ -50,28 +43,10 @@ class BrianSetup(WorkerPlugin):
             slot.release()
 
 
-def execute(name, module_name, pending, workers=None, scheduler=None):
-    """Run `pending` points; yield (point, record) as each finishes, in finishing order.
-
-    workers:   start a LocalCluster of that many single-threaded worker processes;
-    scheduler: or connect to an existing scheduler at this address.
-    """
-    with contextlib.ExitStack() as stack:
-        if scheduler is not None:
-            client = stack.enter_context(Client(scheduler))
-        else:
-            # the workers' statistical profiler samples the running point's stack every 10 ms
-            # for a dashboard this runner never shows; off, an idle worker used 0.45 s of CPU per
-            # 10 s instead of 0.75 s (two workers on the 2-core build machine, 2026-12)
-            stack.enter_context(dask.config.set({"distributed.worker.profile.enabled": False}))
-            # Brian2 code missing from a worker's cache compiles in a pool of helper processes
-            # (bio.compile_pool), one per core by default: share the cores among the workers
-            jobs = os.environ.get("BRAINBRIDGE_COMPILE_JOBS") or str(max(1, _cores() // workers))
-            cluster = stack.enter_context(LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True,
-                dashboard_address=":0",  # any free port: never collide with another cluster
-                silence_logs=logging.ERROR, env={"BRAINBRIDGE_COMPILE_JOBS": jobs}))
-            client = stack.enter_context(Client(cluster))
+def execute(name, module_name, pending, scheduler):
+    """Run `pending` points on the Dask cluster whose scheduler is at `scheduler`; yield
+    (point, record) as each finishes, in finishing order."""
+    with Client(scheduler) as client:
         client.register_plugin(BrianSetup(), name="brainbridge-brian")
         tag = uuid.uuid4().hex[:8]  # task keys stay unique on a shared scheduler
         by_key, futures = {}, []

@@ -66,10 +66,11 @@ def now() -> str:
 
 
 def worker_name() -> str:
-    """Who runs points in this process: the Dask worker's name, or "main" outside Dask workers.
-
-    This is the `worker` column of the results table (LocalCluster names its workers 0..N-1).
+    """Who runs points in this process: the local worker's number (`--workers N`: 0..N-1), the
+    Dask worker's name, or "main" in-process. This is the `worker` column of the results table.
     """
+    if os.environ.get("BRAINBRIDGE_WORKER_NAME"):  # set by processes.py in its workers
+        return os.environ["BRAINBRIDGE_WORKER_NAME"]
     if "distributed" in sys.modules:
         from distributed import get_worker
         try:

@@ -1,6 +1,14 @@
 """Shared pytest setup. Fixtures built once per session go here."""
+import os
+
 import brian2 as b2
 import pytest
+
+# `make test` already keeps every core busy (pytest-xdist): Brian2 code compiles in the process
+# that needs it, as before bio.compile_pool, instead of in helper processes that would compete
+# with the other test process (tests/test_compile_pool.py sets its own pool size). Set here, at
+# import, so that the studies the tests start as subprocesses inherit it.
+os.environ.setdefault("BRAINBRIDGE_COMPILE_JOBS", "1")
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -11,6 +11,7 @@ choices and bounds, and a cross-field `check`).
 """
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,7 @@ class Params:
     sleep_s: float = param(0.0, at_least=0.0)
     fail_seed: int = -1              # the point with this seed raises
     fail_while: str = ""             # if set, fail_seed fails only while this file exists
+    exit_seed: int = -1              # the process running the point with this seed dies at once
     summary_fails: bool = False
 
 
@@ -53,6 +55,8 @@ def point(p: Params, seed: int) -> dict[str, float]:
     p.n_inputs Poisson inputs at one rate."""
     if seed == p.fail_seed and (not p.fail_while or Path(p.fail_while).exists()):
         raise RuntimeError(f"fake point with seed {seed} fails on purpose")
+    if seed == p.exit_seed:
+        os._exit(3)  # as a worker killed by the kernel (out of memory) or a crash in compiled code
     if p.sleep_s > 0:
         time.sleep(p.sleep_s)
     import brian2 as b2

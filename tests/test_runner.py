@@ -185,13 +185,29 @@ def test_more_seeds_compute_only_new_points():
 
 @pytest.mark.slow  # seconds of CPU (pytest --durations): kept out of make test-fast
 def test_workers_give_the_same_results_as_in_process(tiny_run, tmp_path):
-    """The same seeds give the same numbers on a 2-process LocalCluster as in-process."""
+    """The same seeds give the same numbers on 2 local worker processes (--workers 2) as in-process."""
     res = runner.run("fake", preset="tiny", out=tmp_path, workers=2, progress=False)
     assert res.ok and res.computed == 4
     pd.testing.assert_frame_equal(_values(res.table), _values(tiny_run.table))
     assert set(res.table["worker"].astype(str)) <= {"0", "1"}
     # each worker process held its own slot of the user cache: slots 0 and 1
     assert {p.name for p in cache.brian_root().iterdir() if (p / "cython").is_dir()} >= {"0", "1"}
+
+
+@pytest.mark.slow
+def test_a_dead_worker_process_fails_its_points_and_the_run_goes_on(tiny_run, tmp_path):
+    """--workers: a worker process that dies (os._exit, as when the kernel kills it) neither hangs
+    nor crashes the run: only the points that kill their process are stored as failed (seed 1:
+    two of the four), and every other point is computed (those it took down run again) with the
+    in-process run's numbers."""
+    res = runner.run("fake", preset="tiny", out=tmp_path, workers=2, progress=False,
+                     overrides={"exit_seed": 1, "sleep_s": 0.5})
+    assert len(res.failed) == 2 and res.computed == 2
+    assert all("kills its process" in err for err in res.failed.values())
+    computed = res.table.sort_values(["rate_in_hz", "metric"])
+    expected = tiny_run.table[tiny_run.table["seed"] == 0].sort_values(["rate_in_hz", "metric"])
+    assert set(computed["seed"]) == {0}  # seed 0's points, with the in-process run's numbers
+    np.testing.assert_array_equal(computed["value"].to_numpy(), expected["value"].to_numpy())
 
 
 def test_existing_scheduler(tiny_run, tmp_path):

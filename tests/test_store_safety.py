@@ -314,6 +314,36 @@ def test_ctrl_c_stops_cleanly_and_keeps_finished_points(tmp_path):
 
 
 @pytest.mark.slow  # seconds of CPU (pytest --durations): kept out of make test-fast
+def test_ctrl_c_stops_a_run_on_worker_processes_and_its_workers(tmp_path):
+    """--workers 2 (studies/processes.py): Ctrl-C stops the run at once, keeps the points stored
+    so far, and leaves no worker process running."""
+    import psutil
+
+    out = tmp_path / "out"
+    argv = runnerstudy.cli("run", "fake", "--out", str(out), "--no-progress", "--workers", "2",
+                           "--set", "sleep_s=3", "seeds=0,1,2")
+    proc = subprocess.Popen(argv, env=runnerstudy.env(tmp_path / "cache"), cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(lambda: len(list((out / "points").glob("*.json"))) >= 2, proc)
+        workers = psutil.Process(proc.pid).children(recursive=True)
+        assert len(workers) >= 2
+        time.sleep(0.5)  # inside the next points' sleep
+        start = time.perf_counter()
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=120)
+        stopped = time.perf_counter() - start
+    finally:
+        proc.kill()
+    assert proc.returncode == 130 and "interrupted: finished points are stored" in stderr
+    assert stopped < 2.5  # at once, not after the running points' remaining sleep
+    kept = list((out / "points").glob("*.json"))
+    assert 2 <= len(kept) < 6 and not (out / "failed").exists()
+    _, alive = psutil.wait_procs(workers, timeout=10)
+    assert not alive, alive
+
+
+@pytest.mark.slow  # seconds of CPU (pytest --durations): kept out of make test-fast
 def test_ignored_sigint_is_not_a_failed_point(tmp_path):
     """Started with SIGINT ignored, the run keeps ignoring it: Brian2's SIGINT wrapper used to
     call the ignored disposition and raise TypeError inside the running point, stored as that
