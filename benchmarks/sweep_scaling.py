@@ -20,7 +20,7 @@ What it shows:
 
 Each run is the command a user types (`python -m studies run toy ... [--workers 2]`)
 in a fresh process, timed from start to exit: imports, starting the
-LocalCluster and drawing the figures included. Each "cold" run starts from
+worker processes and drawing the figures included. Each "cold" run starts from
 empty caches; each "warm" run uses new seeds (new points, nothing reused from
 the store) with the caches the cold runs left. "sum of point times / wall" is
 the parallelism actually obtained. The machine may be shared: the load average

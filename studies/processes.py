@@ -19,6 +19,8 @@ import os
 import shutil
 import signal
 import tempfile
+import threading
+import time
 import traceback
 
 from . import worker as _worker
@@ -32,7 +34,7 @@ def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _start(counter, jobs: str) -> None:
+def _start(counter, jobs: str, runner: int) -> None:
     """In each worker process, once: a name (0..N-1), its own Brian2 slot, Ctrl-C ignored."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     with counter.get_lock():
@@ -40,6 +42,12 @@ def _start(counter, jobs: str) -> None:
         counter.value += 1
     os.environ[NAME_ENV] = name
     os.environ.setdefault("BRAINBRIDGE_COMPILE_JOBS", jobs)
+    def orphaned() -> None:  # the runner (pid `runner`) was killed: leave, free the slot
+        while os.getppid() == runner:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=orphaned, daemon=True).start()
     _HELD["slot"] = Slot()
     _worker.prepare_brian(_HELD["slot"].claim())
 
@@ -59,33 +67,44 @@ def _run(marks: str, key: str, name, module_name, params, seed) -> dict:
         f.write(key)
     try:
         return _worker.execute_point(name, module_name, params, seed)
+    except BaseException as err:  # SystemExit and the like from a point: its failure, not the run's
+        return _failed(err)
     finally:
         os.remove(mark)
 
 
-def _running(marks: str) -> set[str]:
-    """Keys of the points that were running, and clear the marks."""
-    keys = set()
+def _running(marks: str) -> dict[int, str]:
+    """{worker pid: key} of the points that were running, and clear the marks."""
+    running = {}
     for entry in os.scandir(marks):
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError, ValueError):
             with open(entry.path) as f:
-                keys.add(f.read())
+                running[int(entry.name)] = f.read()
             os.remove(entry.path)
-    return keys
+    return running
 
 
-def _round(points, workers: int, marks: str, jobs: str, name, module_name):
+def _round(points, workers: int, marks: str, jobs: str, name, module_name, died: set):
     """Run `points` on a fresh pool of `workers` processes; yield (point, record) as each
-    finishes; return the points lost with a worker process that died (BrokenProcessPool)."""
+    finishes; return the points lost with a worker process that died (BrokenProcessPool).
+    `died` receives the pids of the workers that died by themselves (not the ones the pool
+    then stopped with SIGTERM)."""
     ctx = multiprocessing.get_context("spawn")
     pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_start,
-                                                  initargs=(ctx.Value("i", 0), jobs))
-    lost = []
+                                                  initargs=(ctx.Value("i", 0), jobs, os.getpid()))
+    lost, by_future, processes = [], {}, {}
     try:
-        by_future = {pool.submit(_run, marks, point.key, name, module_name, point.params, point.seed): point
-                     for point in points}
+        for k, point in enumerate(points):
+            try:
+                by_future[pool.submit(_run, marks, point.key, name, module_name, point.params,
+                                      point.seed)] = point
+            except concurrent.futures.process.BrokenProcessPool:  # broke while submitting
+                lost += points[k:]
+                break
+            processes.update(getattr(pool, "_processes", None) or {})
         for fut in concurrent.futures.as_completed(by_future):
             point = by_future.pop(fut)
+            processes.update(getattr(pool, "_processes", None) or {})
             try:
                 record = fut.result()
             except concurrent.futures.process.BrokenProcessPool:
@@ -100,6 +119,8 @@ def _round(points, workers: int, marks: str, jobs: str, name, module_name):
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
+    died.update(pid for pid, process in processes.items()
+                if process.exitcode is not None and process.exitcode != -signal.SIGTERM)
     return lost
 
 
@@ -107,9 +128,10 @@ def execute(name, module_name, pending, workers: int):
     """Run `pending` points on `workers` local processes; yield (point, record) as each finishes.
 
     A worker process that dies (killed for memory, a crash in compiled code) takes down the
-    pool: the points that were running then are each run again alone, and one that kills its
-    process again is stored as failed; the points that were waiting run again on a new pool.
-    Ctrl-C here stops the workers at once.
+    pool, which stops the other workers: the point the dead worker was running is run again
+    alone and, if it kills its process again, stored as failed; every other unfinished point
+    runs again on a new pool. Workers that die before running any point stop the run with an
+    error. Ctrl-C here stops the workers at once; a worker whose runner was killed exits.
     """
     # Brian2 code missing from a worker's slot compiles in helper processes (bio.compile_pool),
     # one per core by default: the workers share the cores
@@ -118,16 +140,26 @@ def execute(name, module_name, pending, workers: int):
     try:
         todo = list(pending)
         while todo:
-            lost = yield from _round(todo, workers, marks, jobs, name, module_name)
-            running = _running(marks) & {p.key for p in lost}
-            suspects = [p for p in lost if p.key in running] or lost  # none marked: each alone
-            for point in suspects:
-                again = yield from _round([point], 1, marks, jobs, name, module_name)
+            died: set[int] = set()
+            lost = yield from _round(todo, workers, marks, jobs, name, module_name, died)
+            running = _running(marks)  # {pid: key} of the points running when the pool broke
+            if not lost:
+                break
+            suspects = {running[pid] for pid in died if pid in running} or set(running.values())
+            suspects &= {p.key for p in lost}
+            if not suspects:  # a worker died between points or while starting
+                if len(lost) == len(todo) and not died & set(running):
+                    raise RuntimeError("the worker processes died before running any point; run "
+                                       "without --workers to see the error")
+                todo = lost
+                continue
+            for point in [p for p in lost if p.key in suspects]:
+                again = yield from _round([point], 1, marks, jobs, name, module_name, set())
                 _running(marks)
                 if again:
                     yield point, _failed(concurrent.futures.process.BrokenProcessPool(
                         "the worker process died while running this point, twice"),
                         " (it ran alone the second time: this point kills its process)")
-            todo = [p for p in lost if p not in suspects]
+            todo = [p for p in lost if p.key not in suspects]
     finally:
         shutil.rmtree(marks, ignore_errors=True)

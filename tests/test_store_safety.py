@@ -344,6 +344,28 @@ def test_ctrl_c_stops_a_run_on_worker_processes_and_its_workers(tmp_path):
 
 
 @pytest.mark.slow  # seconds of CPU (pytest --durations): kept out of make test-fast
+def test_workers_of_a_killed_run_exit(tmp_path):
+    """A runner killed outright (SIGKILL: nothing of it runs) leaves no worker process behind
+    holding its Brian2 slot: each notices its runner is gone within about a second."""
+    import psutil
+
+    out = tmp_path / "out"
+    argv = runnerstudy.cli("run", "fake", "--out", str(out), "--no-progress", "--workers", "2",
+                           "--set", "sleep_s=3", "seeds=0,1,2")
+    proc = subprocess.Popen(argv, env=runnerstudy.env(tmp_path / "cache"), cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(lambda: len(psutil.Process(proc.pid).children(recursive=True)) >= 2, proc)
+        workers = psutil.Process(proc.pid).children(recursive=True)
+        proc.kill()
+        proc.wait()
+        _, alive = psutil.wait_procs(workers, timeout=10)
+    finally:
+        proc.kill()
+    assert not alive, alive
+
+
+@pytest.mark.slow  # seconds of CPU (pytest --durations): kept out of make test-fast
 def test_ignored_sigint_is_not_a_failed_point(tmp_path):
     """Started with SIGINT ignored, the run keeps ignoring it: Brian2's SIGINT wrapper used to
     call the ignored disposition and raise TypeError inside the running point, stored as that
