@@ -268,7 +268,9 @@ def _cores() -> int:
             raise ValueError(f"{JOBS_ENV} must be a whole number >= 1 (1: compile in this process "
                              f"only), got {value!r}")
         return int(value)
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    from .simulate import cpu_count
+
+    return cpu_count()
 
 
 class _Pending:
