@@ -268,9 +268,8 @@ def _cores() -> int:
             raise ValueError(f"{JOBS_ENV} must be a whole number >= 1 (1: compile in this process "
                              f"only), got {value!r}")
         return int(value)
-    from .simulate import cpu_count
-
-    return cpu_count()
+    # (bio.simulate.cpu_count says the same; importing it here would make the two modules a cycle)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 class _Pending:
