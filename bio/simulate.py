@@ -56,6 +56,11 @@ from .record import SpikeRecord
 from .spec import NOISE_TAU, NetworkSpec, replicate, source_major, values_to_check
 from .synapses import CondExp, CurrentDelta, CurrentExp, unit_name
 
+# for models that name no integration method, Brian2 picks the first of ("exact", "euler",
+# "heun") that applies and says so at INFO on the terminal, once per population and run (a
+# first `make study` printed a dozen such lines): the choice stays in Brian2's log file
+b2.BrianLogger.suppress_name("method_choice")
+
 TARGETS = ("numpy", "cython", "cpp_standalone")
 SCHEDULES = ("default", "layerwise")
 STANDALONE_ENV = "BRAINBRIDGE_STANDALONE_DIR"

@@ -27,8 +27,10 @@ def test_quickstart_tiny_as_a_new_user_runs_it(tmp_path):
       rates, Rueckauer et al. 2017), the hidden layer's rates keep the ANN's geometry (CKA near
       1), and removing every neuron leaves each system at chance;
     - (issue 15, point 1) stderr names each phase as it starts and ends (training, converting,
-      STDP learning, simulating, lesions) and holds no warning from the libraries below
-      (pyparsing 3.3 made Brian2 print one per equation it parsed: pyproject.toml pins < 3.3)."""
+      STDP learning, simulating, lesions) and holds no warning or INFO line from the libraries
+      below (pyparsing 3.3 made Brian2 print a warning per equation it parsed: pyproject.toml pins
+      < 3.3; Brian2 announced each integration method it picked: bio.simulate keeps that in its
+      log file)."""
     import subprocess
     import sys
     from pathlib import Path
@@ -46,6 +48,8 @@ def test_quickstart_tiny_as_a_new_user_runs_it(tmp_path):
         assert any(word in name for name in started), (word, started)
     assert len(ended) == len(started)
     assert "warning" not in out.stderr.lower(), out.stderr[-3000:]
+    # nor Brian2's INFO lines (its pick of an integration method, once per population and run)
+    assert not [line for line in out.stderr.splitlines() if line.startswith("INFO")], out.stderr[-3000:]
 
     res = studies.report("quickstart", tmp_path / "quickstart")  # the stored point, redrawn
     assert not res.failed and res.figure_error is None and res.figures
