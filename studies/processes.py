@@ -42,6 +42,7 @@ def _start(counter, jobs: str, runner: int) -> None:
         counter.value += 1
     os.environ[NAME_ENV] = name
     os.environ.setdefault("BRAINBRIDGE_COMPILE_JOBS", jobs)
+
     def orphaned() -> None:  # the runner (pid `runner`) was killed: leave, free the slot
         while os.getppid() == runner:
             time.sleep(1.0)
