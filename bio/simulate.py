@@ -226,6 +226,25 @@ def _value_currents(spec: NetworkSpec, lay: _Layout):
     return per_sample, delayed
 
 
+def injected_current(spec: NetworkSpec, name: str, lay: _Layout, value_cur: dict):
+    """The current injected into population `name`: (const (B * n,) amp, samples).
+
+    const holds the lesion-set i_ext_amp of every copy plus, when the run shows one sample
+    throughout, the analog `Values` currents and `Current` inputs; otherwise these stay
+    per sample in `samples` (S, B, n) amp (None when there are none).
+    """
+    pop = spec.populations[name]
+    const = np.tile(pop.i_ext_amp, lay.copies)
+    samples = value_cur.get(name)
+    for x in spec.inputs:
+        if isinstance(x, inp.Current) and x.target == name:
+            samples = x.amps if samples is None else samples + x.amps
+    if samples is not None and lay.samples == 1 and lay.present_steps in (0, lay.period_steps):
+        const = const + samples[0].reshape(-1)
+        samples = None
+    return const, samples
+
+
 def _synapse_models(spec: NetworkSpec, name: str) -> list:
     """Distinct synapse models whose post-synaptic terms a population needs."""
     found = {}
@@ -267,16 +286,11 @@ def _neuron_group(spec, name, pop, lay, value_cur, delayed_cur, namespace_extra)
             lines.append(f"{_name('wsum', cname)} : {unit_name(c.model.weight_unit)}")
 
     # injected current: constant, per sample, and (one sample only) switched on after a delay
-    const = np.tile(pop.i_ext_amp, B)
-    samples = value_cur.get(name)
-    for x in spec.inputs:
-        if isinstance(x, inp.Current) and x.target == name:
-            samples = x.amps if samples is None else samples + x.amps
+    const, samples = injected_current(spec, name, lay, value_cur)
     ext = []
-    if samples is not None and lay.samples == 1 and lay.present_steps in (0, lay.period_steps):
-        const = const + samples[0].reshape(-1)
-        samples = None
-    if np.any(const != 0):
+    # a population that analog values drive declares I_const even when this input gives it
+    # none: bio.prepared sets the currents of later inputs into the same generated code
+    if np.any(const != 0) or (name in value_cur and samples is None):
         lines.append("I_const : amp (constant)")
         ext.append("I_const")
     if samples is not None:
@@ -321,7 +335,7 @@ def _neuron_group(spec, name, pop, lay, value_cur, delayed_cur, namespace_extra)
         g.v_th = np.tile(np.asarray(model.v_thresh + shift * spread), B) * b2.volt
     if not pop.alive.all():
         g.alive = np.tile(pop.alive, B)
-    if np.any(const != 0):
+    if "I_const" in ext:
         g.I_const = const * amp
     for k, (_, cur) in enumerate(delayed_cur.get(name, [])):
         setattr(g, f"I_delayed_{k}", cur.reshape(-1) * amp)
@@ -501,23 +515,8 @@ def run(spec: NetworkSpec, duration=None, *, target: str = "numpy", seed: int | 
     (n_steps, n_recorded) in SI units, `final` state, `copies` = B.
     """
     check_target(target)
-    inp.check_time(dt, "dt", "0.1*ms")
-    if spec.meta.get("schedule", "default") not in SCHEDULES:
-        raise ValueError(f"unknown schedule {spec.meta['schedule']!r} in spec.meta; choose one of: "
-                         f"{', '.join(SCHEDULES)}")
-    spec.check()
     original = spec
-    fused = _fuse(spec) if fuse else None
-    if fused is not None:
-        spec = fused.spec
-    lay = _layout(spec, dt, duration)
-    if duration is None:
-        if spec.period is None:
-            raise ValueError("give a duration, or a spec with a `period` per sample")
-        duration = lay.samples * spec.period
-    inp.check_time(duration, "duration", "500*ms")
-    if not float(duration / second) > 0:
-        raise ValueError(f"duration must be > 0, got {duration}")
+    fused, spec, lay, duration = _plan(spec, duration, dt, fuse)
     if profile is not None and (target == "cpp_standalone" or not isinstance(profile, dict)):
         raise ValueError("profile= takes a dict to fill, with the numpy or cython target "
                          f"(got {type(profile).__name__} with target {target!r})")
@@ -564,6 +563,27 @@ def run(spec: NetworkSpec, duration=None, *, target: str = "numpy", seed: int | 
         # (bb_x_codeobject_1, ...), so cython would recompile every run
         del net, groups, monitors, traces, built
     return split_record(fused, original, rec) if fused is not None else rec
+
+
+def _plan(spec: NetworkSpec, duration, dt, fuse: bool):
+    """Check a run's arguments and lay it out: (fused or None, spec to build, layout, duration)."""
+    inp.check_time(dt, "dt", "0.1*ms")
+    if spec.meta.get("schedule", "default") not in SCHEDULES:
+        raise ValueError(f"unknown schedule {spec.meta['schedule']!r} in spec.meta; choose one of: "
+                         f"{', '.join(SCHEDULES)}")
+    spec.check()
+    fused = _fuse(spec) if fuse else None
+    if fused is not None:
+        spec = fused.spec
+    lay = _layout(spec, dt, duration)
+    if duration is None:
+        if spec.period is None:
+            raise ValueError("give a duration, or a spec with a `period` per sample")
+        duration = lay.samples * spec.period
+    inp.check_time(duration, "duration", "500*ms")
+    if not float(duration / second) > 0:
+        raise ValueError(f"duration must be > 0, got {duration}")
+    return fused, spec, lay, duration
 
 
 def _prepare(net, compiling, label: str, clock, since: float) -> None:

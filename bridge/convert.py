@@ -48,6 +48,7 @@ import torch
 from torch import nn
 
 from bio import layered, neurons
+from bio.prepared import RUNTIME_TARGETS, Prepared
 from bio.record import SpikeRecord
 from bio.spec import NetworkSpec
 
@@ -395,11 +396,20 @@ class ConvertedSNN:
             the layers, the input code and rate_hz.
     scales: {population: (n,) lambda}, the activation that rate_hz stands for.
     stages: per population, the torch layers it came from (internal).
+
+    With current input on the numpy or cython target, `evaluate` keeps the Brian2 network it
+    built for a batch size (bio.prepared: built, its code generated and compiled once) and
+    runs it again for the next batches and calls of that size; a changed `net` is noticed
+    and built anew. Copies and pickles leave these Brian2 networks behind.
     """
 
     net: NetworkSpec
     scales: dict
     stages: list = field(repr=False)
+    _prepared: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __getstate__(self):
+        return {**self.__dict__, "_prepared": {}}
 
     @property
     def populations(self) -> list[str]:
@@ -434,8 +444,22 @@ class ConvertedSNN:
         if reference:
             from .reference import simulate
             return simulate(self.net, inputs, n_steps, dt_ms * 1e-3, seed)
+        if self.input == "current" and target in RUNTIME_TARGETS:
+            return self._run_prepared(x, n_steps, dt_ms, target, seed)
         return layered.run(self.net, inputs, n_steps * dt_ms * b2.ms, dt=dt_ms * b2.ms, target=target,
                            seed=seed)
+
+    def _run_prepared(self, x, n_steps, dt_ms, target, seed):
+        """Current input: the Brian2 network kept for this batch size, run on x (B, n_in)."""
+        spec = layered.drive(self.net, x, n_steps, dt_ms * 1e-3)
+        key = (len(x), n_steps, float(dt_ms), target)
+        prepared = self._prepared.get(key)
+        if prepared is None or not prepared.fits(spec):
+            if key not in self._prepared and len(self._prepared) >= 2:
+                self._prepared.pop(next(iter(self._prepared)))  # whole batches and a last, smaller one
+            prepared = self._prepared[key] = Prepared(spec, n_steps * dt_ms * b2.ms, target=target,
+                                                      dt=dt_ms * b2.ms)
+        return prepared.run(spec, seed=seed)
 
     def evaluate(self, split, duration_ms: float = 50.0, dt_ms: float = 1.0, target: str = "numpy",
                  batch_size: int | None = None, seed: int = 0, reference: bool = False) -> EvalResult:
