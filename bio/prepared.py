@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import time
 from dataclasses import fields, is_dataclass
 
 import brian2 as b2
@@ -37,7 +38,7 @@ from brian2.groups.group import CodeRunner
 from . import inputs as inp
 from .fuse import split_record
 from .record import SpikeRecord
-from .simulate import _build, _plan, _target, _to_record, _value_currents, injected_current
+from .simulate import _build, _objects_s, _plan, _target, _to_record, _value_currents, injected_current
 from .spec import NetworkSpec
 
 RUNTIME_TARGETS = ("numpy", "cython")
@@ -138,13 +139,19 @@ class Prepared:
         """Whether `spec` is the prepared network with other analog input values."""
         return fingerprint(spec) == self.key
 
-    def run(self, spec: NetworkSpec, seed: int | None = None) -> SpikeRecord:
+    def run(self, spec: NetworkSpec, seed: int | None = None, profile: dict | None = None) -> SpikeRecord:
         """Simulate `spec`, the prepared network with new `Values` (same shapes), for `duration`.
 
         seed: seeds NumPy and Brian2 before the first step, as bio.simulate.run does before
               its build (which draws no random numbers: initial states come from the spec).
+        profile: a dict to fill with where the wall time went, as bio.simulate.run's:
+              "set_s" (restoring the stored state, setting the input currents), "run_s"
+              (Network.run: the steps and Brian2's Python loop), "objects_s" {object:
+              seconds of its generated code, Brian2's profiling} and "record_s".
         Returns the SpikeRecord that bio.simulate.run(spec, duration, seed=seed, ...) returns.
         """
+        if profile is not None and not isinstance(profile, dict):
+            raise ValueError(f"profile= takes a dict to fill, got {type(profile).__name__}")
         if not self.fits(spec):
             raise ValueError("this spec is not the prepared network with new analog input values (its "
                              "populations, connections, other inputs, record or batch size differ): "
@@ -155,7 +162,9 @@ class Prepared:
                                          for x in self._spec.inputs],
                                        period=self._spec.period, record=self._spec.record)
         per_sample, delayed = _value_currents(built, self._layout)
+        clock = time.perf_counter
         with _target(self.target, None):
+            t0 = clock()
             b2.defaultclock.dt = self.dt
             self._net.restore("prepared")
             if seed is not None:
@@ -168,8 +177,13 @@ class Prepared:
                     group.I_const = const * amp
                 for k, (_, cur) in enumerate(delayed.get(name, [])):  # delays are the spec's: fixed
                     setattr(group, f"I_delayed_{k}", cur.reshape(-1) * amp)
+            t1 = clock()
             with _same_code(self._net):
-                self._net.run(self.duration, namespace={})
+                self._net.run(self.duration, namespace={}, profile=profile is not None)
+            t2 = clock()
             rec = _to_record(built, self._layout, float(self.duration / second), self._groups,
                              self._monitors, self._traces, self._built)
+            if profile is not None:
+                profile.update(set_s=t1 - t0, run_s=t2 - t1, record_s=clock() - t2,
+                               objects_s=_objects_s(self._net, self._spec))
         return split_record(self._fused, spec, rec) if self._fused is not None else rec

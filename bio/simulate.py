@@ -532,10 +532,7 @@ def run(spec: NetworkSpec, duration=None, *, target: str = "numpy", seed: int | 
         t1 = clock()
         if profile is not None:
             net.run(duration, namespace={}, profile=True)
-            labels = {_name(c) + suffix: f"{c} ({kind})" for c in spec.connections
-                      for suffix, kind in (("_pre", "pre pathway"), ("_post", "post pathway"))}
-            profile["objects_s"] = {labels.get(name, name.removeprefix("bb_")): float(t / second)
-                                    for name, t in net.profiling_info}
+            profile["objects_s"] = _objects_s(net, spec)
         elif target == "cpp_standalone" or progress is None or lay.samples < 2:
             net.run(duration, namespace={})
         else:
@@ -563,6 +560,14 @@ def run(spec: NetworkSpec, duration=None, *, target: str = "numpy", seed: int | 
         # (bb_x_codeobject_1, ...), so cython would recompile every run
         del net, groups, monitors, traces, built
     return split_record(fused, original, rec) if fused is not None else rec
+
+
+def _objects_s(net, spec: NetworkSpec) -> dict:
+    """{object: seconds} of a run with profile=True; a connection's spike delivery is named
+    "<connection> (pre pathway)", other objects keep their Brian2 names less "bb_"."""
+    labels = {_name(c) + suffix: f"{c} ({kind})" for c in spec.connections
+              for suffix, kind in (("_pre", "pre pathway"), ("_post", "post pathway"))}
+    return {labels.get(name, name.removeprefix("bb_")): float(t / second) for name, t in net.profiling_info}
 
 
 def _plan(spec: NetworkSpec, duration, dt, fuse: bool):
