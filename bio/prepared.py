@@ -14,7 +14,8 @@ analog `Values` inputs: it restores the stored state, sets the currents those va
 drive (computed once in NumPy, as bio.simulate does) and runs Brian2's own
 `Network.run`, with one change: Brian2 regenerates every object's code at each run,
 although nothing that code depends on (equations, namespace constants, sizes, dt) can
-differ between these runs, so each object keeps the code objects of its first run.
+differ between these runs, so each object keeps the code objects of its first run (and
+each spike queue the synapse lists it built for it).
 Everything else -- state preparation, spike queues, the schedule, the monitors -- is
 Brian2's. tests/test_prepared.py checks that a rerun records the very spikes, traces
 and final state of a fresh `bio.simulate.run` on the same inputs, on numpy and cython.
@@ -34,6 +35,7 @@ import brian2 as b2
 import numpy as np
 from brian2 import amp, ms, second
 from brian2.groups.group import CodeRunner
+from brian2.synapses.synapses import SynapticPathway
 
 from . import inputs as inp
 from .fuse import split_record
@@ -82,23 +84,28 @@ def fingerprint(spec: NetworkSpec) -> str:
     return h.hexdigest()
 
 
-def _keep_code(run_namespace) -> None:
-    """Stands in for CodeRunner.create_code_objects: the code objects of the first run stay."""
+def _keep(*args) -> None:
+    """Stands in for what Brian2 would redo unchanged: the first run's result stays."""
 
 
 @contextlib.contextmanager
 def _same_code(net: b2.Network):
-    """Run `net` again with the code objects Brian2 generated for its first run."""
-    runners = [obj for obj in net.sorted_objects if isinstance(obj, CodeRunner)]
-    for obj in runners:
+    """Run `net` again with what Brian2 prepared for its first run: each object's code objects
+    (CodeRunner.create_code_objects) and each spike queue's synapse lists by presynaptic
+    neuron and delays in steps (SynapticPathway.initialise_queue: the sources, delays and dt
+    it reads are the network's, not the input's; the spikes in flight come back with the
+    restored state)."""
+    patched = [(obj, "create_code_objects") for obj in net.sorted_objects if isinstance(obj, CodeRunner)]
+    patched += [(obj, "initialise_queue") for obj in net.sorted_objects if isinstance(obj, SynapticPathway)]
+    for obj, method in patched:
         # Brian2's groups refuse new attributes through __setattr__; the instance attribute
         # shadows the method for this run only
-        object.__setattr__(obj, "create_code_objects", _keep_code)
+        object.__setattr__(obj, method, _keep)
     try:
         yield
     finally:
-        for obj in runners:
-            object.__delattr__(obj, "create_code_objects")
+        for obj, method in patched:
+            object.__delattr__(obj, method)
 
 
 class Prepared:
@@ -139,7 +146,8 @@ class Prepared:
         """Whether `spec` is the prepared network with other analog input values."""
         return fingerprint(spec) == self.key
 
-    def run(self, spec: NetworkSpec, seed: int | None = None, profile: dict | None = None) -> SpikeRecord:
+    def run(self, spec: NetworkSpec, seed: int | None = None, profile: dict | None = None,
+            key: str | None = None) -> SpikeRecord:
         """Simulate `spec`, the prepared network with new `Values` (same shapes), for `duration`.
 
         seed: seeds NumPy and Brian2 before the first step, as bio.simulate.run does before
@@ -148,11 +156,12 @@ class Prepared:
               "set_s" (restoring the stored state, setting the input currents), "run_s"
               (Network.run: the steps and Brian2's Python loop), "objects_s" {object:
               seconds of its generated code, Brian2's profiling} and "record_s".
+        key:  fingerprint(spec) when the caller has computed it (it is computed otherwise).
         Returns the SpikeRecord that bio.simulate.run(spec, duration, seed=seed, ...) returns.
         """
         if profile is not None and not isinstance(profile, dict):
             raise ValueError(f"profile= takes a dict to fill, got {type(profile).__name__}")
-        if not self.fits(spec):
+        if (fingerprint(spec) if key is None else key) != self.key:
             raise ValueError("this spec is not the prepared network with new analog input values (its "
                              "populations, connections, other inputs, record or batch size differ): "
                              "prepare it again")

@@ -48,7 +48,7 @@ import torch
 from torch import nn
 
 from bio import layered, neurons
-from bio.prepared import RUNTIME_TARGETS, Prepared
+from bio.prepared import RUNTIME_TARGETS, Prepared, fingerprint
 from bio.record import SpikeRecord
 from bio.spec import NetworkSpec
 
@@ -453,13 +453,13 @@ class ConvertedSNN:
         """Current input: the Brian2 network kept for this batch size, run on x (B, n_in)."""
         spec = layered.drive(self.net, x, n_steps, dt_ms * 1e-3)
         key = (len(x), n_steps, float(dt_ms), target)
-        prepared = self._prepared.get(key)
-        if prepared is None or not prepared.fits(spec):
+        prepared, now = self._prepared.get(key), fingerprint(spec)
+        if prepared is None or prepared.key != now:
             if key not in self._prepared and len(self._prepared) >= 2:
                 self._prepared.pop(next(iter(self._prepared)))  # whole batches and a last, smaller one
             prepared = self._prepared[key] = Prepared(spec, n_steps * dt_ms * b2.ms, target=target,
                                                       dt=dt_ms * b2.ms)
-        return prepared.run(spec, seed=seed)
+        return prepared.run(spec, seed=seed, key=now)
 
     def evaluate(self, split, duration_ms: float = 50.0, dt_ms: float = 1.0, target: str = "numpy",
                  batch_size: int | None = None, seed: int = 0, reference: bool = False) -> EvalResult:
