@@ -22,6 +22,7 @@ _LAZY = {
     "Layered": "bio.layered",
     "neo_io": "bio.neo_io", "to_neo": "bio.neo_io", "from_neo": "bio.neo_io",
     "seizure": "bio.seizure", "seizure_spec": "bio.seizure", "detect_seizures": "bio.seizure",
+    "prepared": "bio.prepared", "Prepared": "bio.prepared",
 }
 
 
