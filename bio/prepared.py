@@ -128,7 +128,6 @@ class Prepared:
                              "has none: use bio.simulate.run")
         self.target, self.dt = target, dt
         self.key = fingerprint(spec)
-        self._original = spec
         self._fused, built, self._layout, self.duration = _plan(spec, duration, dt, fuse)
         if self._layout.samples != 1 or self._layout.present_steps not in (0, self._layout.period_steps):
             raise ValueError("a prepared network shows one sample for the whole run (values of shape "
