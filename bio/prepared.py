@@ -26,7 +26,6 @@ arrays, so an edit made in place is caught as well.
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import time
 from dataclasses import fields, is_dataclass
@@ -34,13 +33,12 @@ from dataclasses import fields, is_dataclass
 import brian2 as b2
 import numpy as np
 from brian2 import amp, ms, second
-from brian2.groups.group import CodeRunner
-from brian2.synapses.synapses import SynapticPathway
 
 from . import inputs as inp
 from .fuse import split_record
 from .record import SpikeRecord
-from .simulate import _build, _objects_s, _plan, _target, _to_record, _value_currents, injected_current
+from .simulate import (_build, _objects_s, _plan, _same_code, _target, _to_record, _value_currents,
+                       injected_current)
 from .spec import NetworkSpec
 
 RUNTIME_TARGETS = ("numpy", "cython")
@@ -82,30 +80,6 @@ def fingerprint(spec: NetworkSpec) -> str:
                  {k: spec.meta[k] for k in COMPILER_META if k in spec.meta}):
         _digest(part, h)
     return h.hexdigest()
-
-
-def _keep(*args) -> None:
-    """Stands in for what Brian2 would redo unchanged: the first run's result stays."""
-
-
-@contextlib.contextmanager
-def _same_code(net: b2.Network):
-    """Run `net` again with what Brian2 prepared for its first run: each object's code objects
-    (CodeRunner.create_code_objects) and each spike queue's synapse lists by presynaptic
-    neuron and delays in steps (SynapticPathway.initialise_queue: the sources, delays and dt
-    it reads are the network's, not the input's; the spikes in flight come back with the
-    restored state)."""
-    patched = [(obj, "create_code_objects") for obj in net.sorted_objects if isinstance(obj, CodeRunner)]
-    patched += [(obj, "initialise_queue") for obj in net.sorted_objects if isinstance(obj, SynapticPathway)]
-    for obj, method in patched:
-        # Brian2's groups refuse new attributes through __setattr__; the instance attribute
-        # shadows the method for this run only
-        object.__setattr__(obj, method, _keep)
-    try:
-        yield
-    finally:
-        for obj, method in patched:
-            object.__delattr__(obj, method)
 
 
 class Prepared:

@@ -46,6 +46,8 @@ from dataclasses import dataclass
 import brian2 as b2
 import numpy as np
 from brian2 import amp, ms, second
+from brian2.groups.group import CodeRunner
+from brian2.synapses.synapses import SynapticPathway
 from scipy import sparse
 
 from . import inputs as inp
@@ -543,12 +545,13 @@ def run(spec: NetworkSpec, duration=None, *, target: str = "numpy", seed: int | 
                 _prepare(net, compiling, progress, clock, t0)
                 bar.set_description(progress)
                 done = 0
-                for k in range(n_chunks):
-                    upto = int(round((k + 1) * lay.samples / n_chunks))
-                    chunk = duration * (upto - done) / lay.samples
-                    net.run(chunk, namespace={})
-                    bar.update(upto - done)
-                    done = upto
+                with _same_code(net):  # the chunks run the code the zero-length run generated
+                    for k in range(n_chunks):
+                        upto = int(round((k + 1) * lay.samples / n_chunks))
+                        chunk = duration * (upto - done) / lay.samples
+                        net.run(chunk, namespace={})
+                        bar.update(upto - done)
+                        done = upto
         if target == "cpp_standalone":
             b2.device.build(directory=directory, compile=True, run=True, debug=False, clean=False)
         t2 = clock()
@@ -589,6 +592,33 @@ def _plan(spec: NetworkSpec, duration, dt, fuse: bool):
     if not float(duration / second) > 0:
         raise ValueError(f"duration must be > 0, got {duration}")
     return fused, spec, lay, duration
+
+
+def _keep(*args) -> None:
+    """Stands in for what Brian2 would redo unchanged: the first run's result stays."""
+
+
+@contextlib.contextmanager
+def _same_code(net: b2.Network):
+    """Run `net` again with what Brian2 prepared for its first run, which Brian2 would redo
+    unchanged at every Network.run: each object's code objects (CodeRunner.create_code_objects:
+    equations, namespace constants, sizes and dt stay) and each spike queue's synapse lists by
+    presynaptic neuron and delays in steps (SynapticPathway.initialise_queue: the sources,
+    delays and dt it reads stay; spikes in flight stay in the queue when a run goes on, and
+    come back with the state when bio.prepared restores it). Everything else of Network.run --
+    the objects' state checks and before-run code, the schedule, the monitors -- runs as
+    usual. Used for the chunks of a run with a progress bar and by bio.prepared."""
+    patched = [(obj, "create_code_objects") for obj in net.sorted_objects if isinstance(obj, CodeRunner)]
+    patched += [(obj, "initialise_queue") for obj in net.sorted_objects if isinstance(obj, SynapticPathway)]
+    for obj, method in patched:
+        # Brian2's groups refuse new attributes through __setattr__; the instance attribute
+        # shadows the method for this run only
+        object.__setattr__(obj, method, _keep)
+    try:
+        yield
+    finally:
+        for obj, method in patched:
+            object.__delattr__(obj, method)
 
 
 def _prepare(net, compiling, label: str, clock, since: float) -> None:

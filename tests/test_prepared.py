@@ -143,3 +143,18 @@ def test_a_converted_network_evaluates_the_same_with_its_kept_network(mlps, test
         assert other._prepared == {} and snn._prepared
         np.testing.assert_array_equal(other.evaluate(split, duration_ms=20, dt_ms=1.0).predictions,
                                       hurt.predictions)
+
+
+def test_a_run_with_a_progress_bar_reuses_its_code_and_records_the_same(capsys):
+    """bio.run with a progress label runs the samples in chunks and keeps the code of its first
+    chunk for the rest (bio.simulate._same_code): spikes still in flight at a chunk's end
+    (delays up to 2 ms, samples of 8 ms shown back to back without a reset) arrive as they do
+    in one uninterrupted run."""
+    spec = network(noise=0.3)
+    spec.meta["reset"] = False
+    x = np.random.default_rng(2).uniform(0, 1, (6, 2, 6))  # (S, B, n_in)
+    shown = spec.with_inputs(Values("in", x), period=8 * ms)
+    plain = run(shown, target="numpy", seed=4)
+    barred = run(shown, target="numpy", seed=4, progress="chunks")
+    same_record(plain, barred)
+    assert sum(len(t) for t in plain.times_s.values()) > 50
