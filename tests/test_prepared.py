@@ -11,7 +11,7 @@ import pickle
 
 import numpy as np
 import pytest
-from brian2 import mV, ms
+from brian2 import ms
 
 from bio import neurons, run, synapses
 from bio.inputs import Values
