@@ -15,23 +15,11 @@ from bio import brunel2000, lesion, neurons, run, synapses
 from bio.fuse import fuse
 from bio.inputs import Current, PoissonDrive
 from bio.spec import Connection, NetworkSpec, Population, Record
+from records import same_record
 
 
 def small_brunel(**kw):
     return brunel2000.brunel_spec(5.0, 2.0, N_E=400, C_E=100, seed=1, **kw)
-
-
-def same_record(a, b):
-    assert set(a.times_s) == set(b.times_s)
-    for p in a.times_s:
-        assert a.n_neurons[p] == b.n_neurons[p], p
-        np.testing.assert_array_equal(a.times_s[p], b.times_s[p], err_msg=p)
-        np.testing.assert_array_equal(a.indices[p], b.indices[p], err_msg=p)
-    assert set(a.traces) == set(b.traces) and set(a.final) == set(b.final)
-    for k in a.traces:
-        np.testing.assert_array_equal(a.traces[k], b.traces[k], err_msg=k)
-    for k in a.final:
-        np.testing.assert_array_equal(a.final[k], b.final[k], err_msg=k)
 
 
 def test_brunel_fuses_into_the_hand_written_layout():

@@ -18,18 +18,7 @@ from bio.inputs import Values
 from bio.prepared import Prepared, fingerprint
 from bio.spec import Connection, NetworkSpec, Population, Record
 from bridge import convert
-
-
-def same_record(a, b):
-    assert set(a.times_s) == set(b.times_s)
-    for p in a.times_s:
-        np.testing.assert_array_equal(a.times_s[p], b.times_s[p], err_msg=p)
-        np.testing.assert_array_equal(a.indices[p], b.indices[p], err_msg=p)
-    assert set(a.traces) == set(b.traces) and set(a.final) == set(b.final)
-    for k in a.traces:
-        np.testing.assert_array_equal(a.traces[k], b.traces[k], err_msg=k)
-    for k in a.final:
-        np.testing.assert_array_equal(a.final[k], b.final[k], err_msg=k)
+from records import same_record
 
 
 def network(noise=0.0, input_delay=0.0) -> NetworkSpec:
