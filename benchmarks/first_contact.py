@@ -14,7 +14,8 @@ environment of a plain shell (no OMP_NUM_THREADS: torch uses every core, as for 
 
 Targets: run 1 <= 180 s; runs 2 and 3 <= 60 s. Each run's stderr is read for the
 `[phase]` lines the study prints: the table gives every phase's time in runs 1 and 2,
-and says where Brian2 compiled (the bar's note "compiled N Brian2 code modules").
+and says where Brian2 compiled (the bars' notes "compiled N Brian2 code modules" for cython,
+"compiled N C++ files of its standalone program" for cpp_standalone).
 
     python benchmarks/first_contact.py              # ~4-5 min on 2 cores
     python benchmarks/first_contact.py --no-write
@@ -32,7 +33,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 PHASE_DONE = re.compile(r"^\[phase\] (.*) done in ([\d.]+) s$")
-COMPILED = re.compile(r"^(.*): built the network and compiled (\d+) Brian2 code modules in (\d+) s")
+COMPILED = re.compile(r"^(.*): built the network and compiled (\d+) "
+                      r"(Brian2 code modules|C\+\+ files of its standalone program) in (\d+) s")
 ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # tqdm's cursor moves around the lines it writes
 TARGETS_S = {"fresh machine": 180.0, "again, new folder": 60.0, "again, same folder": 60.0}
 
@@ -50,7 +52,8 @@ def run_once(label: str, out: Path, cache: Path) -> dict:
         raise RuntimeError(f"{label}: {' '.join(cmd)} failed\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
     lines = [ESCAPE.sub("", part).strip() for line in proc.stderr.splitlines() for part in line.split("\r")]
     phases = [(m.group(1), float(m.group(2))) for m in map(PHASE_DONE.match, lines) if m]
-    compiled = [(m.group(1), int(m.group(2)), float(m.group(3))) for m in map(COMPILED.match, lines) if m]
+    compiled = [(m.group(1), int(m.group(2)), "Cython modules" if m.group(3).startswith("Brian2") else "C++ files",
+                 float(m.group(4))) for m in map(COMPILED.match, lines) if m]
     warnings = sum("warning" in line.lower() for line in lines)
     print(f"{label}: {wall:.1f} s, {len(phases)} phases, compile notes {compiled}, warning lines {warnings}",
           flush=True)
@@ -72,7 +75,10 @@ def report(runs: list[dict]) -> str:
                      f"{'yes' if r['wall_s'] <= limit else 'no'} | {phases} | {r['warnings']} | "
                      f"{r['load'][0]:.1f} → {r['load'][1]:.1f} |")
     first = runs[0]
-    notes = "; ".join(f"{label}: {n} modules, ready {s:.0f} s after its build began" for label, n, s in first["compiled"])
+    notes = "; ".join(f"{label}: {n} {kind}, ready {s:.0f} s after its build began"
+                      for label, n, kind, s in first["compiled"])
+    again = dict(runs[1]["phases"])
+    extra = "; ".join(f"{_short(n)} {s - again[n]:+.0f} s" for n, s in first["phases"] if n in again)
     names = [n for n, _ in first["phases"]]
     named = {word: any(stem.lower() in n.lower() for n in names)
              for word, stem in (("training", "training"), ("compiling", "compil"), ("simulating", "simulating"),
@@ -83,8 +89,10 @@ def report(runs: list[dict]) -> str:
              "temporary folder), in a fresh process with a plain shell's environment; 'fresh machine' starts "
              "from an empty per-user cache (`BRAINBRIDGE_CACHE_DIR`), as right after `make setup` on a new "
              "machine. Phases are the `[phase]` lines the study prints on stderr, in order. ")
-    text += (f"Where run 1 compiled (the progress bar's note): {notes}. " if notes else
-             "Run 1 printed no compile note (no Brian2 code was missing). ")
+    text += (f"Compile notes of run 1 (the progress bars'): {notes}. " if notes else
+             "Run 1 printed no compile note. ")
+    text += (f"What the empty cache cost each phase (run 1 minus run 2: compiling, less the noise of this "
+             f"machine): {extra}. " if extra else "")
     text += ("Phase names the issue asks for: "
              + ", ".join(f"{w} {'yes' if ok else 'no'}" for w, ok in named.items())
              + " (compiling is named in the STDP phase's title and by the bar's note).")

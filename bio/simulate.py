@@ -438,10 +438,11 @@ def _synapses(spec, cname, c, groups, lay):
     syn = b2.Synapses(groups[c.pre], groups[c.post], model="\n".join(eqs), on_pre=model.on_pre(),
                       on_post=model.on_post(), namespace=ns,
                       delay=d[0] * second if uniform else None, name=_name(cname))
-    if not len(i):
-        syn.connect("False")
-        return syn, None
-    syn.connect(i=i, j=j)
+    with _in_numpy(syn):
+        if not len(i):
+            syn.connect("False")
+            return syn, None
+        syn.connect(i=i, j=j)
     if c.normalize is not None:  # the first normalisation, before any step
         w = c.normalize.rescale(w, j, B * post_n)
         ns["norm_total"] = c.normalize.total
@@ -457,6 +458,52 @@ def _synapses(spec, cname, c, groups, lay):
     for var, value in model.synapse_init().items():
         setattr(syn, var, value)
     return syn, order
+
+
+def _compiling_cython() -> bool:
+    return b2.prefs.codegen.target == "cython" and isinstance(b2.get_device(), b2.devices.RuntimeDevice)
+
+
+@contextlib.contextmanager
+def _in_numpy(syn: b2.Synapses):
+    """Create `syn`'s synapses with NumPy code under the cython target. The code runs once, over
+    arrays; as a Cython module (Brian2's synapses_create_array, typed memoryviews) it is the
+    slowest to compile of all (~14 s of one core on a fresh cache, one module per connection):
+    NumPy creates the same synapses in milliseconds."""
+    if not _compiling_cython():
+        yield
+        return
+    from brian2.codegen.runtime.numpy_rt import NumpyCodeObject
+
+    before = syn.codeobj_class
+    object.__setattr__(syn, "codeobj_class", NumpyCodeObject)
+    try:
+        yield
+    finally:
+        object.__setattr__(syn, "codeobj_class", before)
+
+
+def _monitor_code():
+    """Spike monitors' code objects: NumPy under the cython target (see _in_numpy; the monitor's
+    Cython module compiles in ~13 s), else the target's own."""
+    if not _compiling_cython():
+        return None
+    from brian2.codegen.runtime.numpy_rt import NumpyCodeObject
+
+    return NumpyCodeObject
+
+
+def _reinit_standalone() -> None:
+    """Reinitialise the cpp_standalone device, emptying its containers first. reinit() binds new
+    ones; the old ones, made before this run's gc.freeze(), are frozen and still held every object
+    of the run, which the collection below then could not free: the next run's objects got other
+    names (bb_h_stateupdater_codeobject_1, ...), and so other code, and the program was compiled
+    anew at every run of a process."""
+    device = b2.get_device()
+    for value in vars(device).values():
+        if isinstance(value, (dict, list, set)):
+            value.clear()
+    device.reinit()
 
 
 @contextlib.contextmanager
@@ -483,7 +530,7 @@ def _target(target: str, directory: str | None):
             yield state
     finally:
         if target == "cpp_standalone":
-            b2.device.reinit()
+            _reinit_standalone()
             b2.set_device("runtime")
         b2.prefs.codegen.target, b2.defaultclock.dt, make_args = saved
         b2.prefs.devices.cpp_standalone.extra_make_args_unix = make_args
@@ -502,7 +549,8 @@ def run(spec: NetworkSpec, duration=None, *, target: str = "numpy", seed: int | 
     seed:      seeds NumPy and Brian2 before any object is built (Poisson draws, noise).
     dt:        simulation time step (Brian2 time).
     build_dir: cpp_standalone directory (default: `standalone_dir()`).
-    progress:  a label for a progress bar over the samples (runtime targets), or None.
+    progress:  a label for a progress bar over the samples, or None (cpp_standalone: the bar
+               follows the running program through a file it writes at each sample onset).
     fuse:      merge populations that one NeuronGroup can hold (bio/fuse.py: the same
                network with fewer Brian2 objects per step; with several random sources the
                draws may come in another order); False builds the spec as written.
@@ -536,6 +584,8 @@ def run(spec: NetworkSpec, duration=None, *, target: str = "numpy", seed: int | 
             net.run(duration, namespace={}, profile=True)
             profile["objects_s"] = _objects_s(net, spec)
         elif target == "cpp_standalone" or progress is None or lay.samples < 2:
+            if target == "cpp_standalone" and progress is not None and lay.samples >= 2:
+                net.add(_progress_reporter(duration / lay.samples))
             net.run(duration, namespace={})
         else:
             from tqdm.auto import tqdm
@@ -553,7 +603,8 @@ def run(spec: NetworkSpec, duration=None, *, target: str = "numpy", seed: int | 
                         bar.update(upto - done)
                         done = upto
         if target == "cpp_standalone":
-            b2.device.build(directory=directory, compile=True, run=True, debug=False, clean=False)
+            _standalone_build(directory, progress if lay.samples >= 2 else None, lay.samples,
+                              float(duration / second) / lay.samples, t0)
         t2 = clock()
         rec = _to_record(spec, lay, float(duration / second), groups, monitors, traces, built)
         if profile is not None:
@@ -635,6 +686,99 @@ def _prepare(net, compiling, label: str, clock, since: float) -> None:
                    file=sys.stderr)
 
 
+class _Network(b2.Network):
+    """A Brian2 Network whose clocks are visited in the order of their names. Brian2 keeps them
+    in a set, ordered by object identity: cpp_standalone writes one initialisation line per
+    clock into main.cpp in that order, so a network with a second clock (a weight
+    normalisation, the progress reporter) produced a different main.cpp in every process and
+    make recompiled and relinked the program at every run."""
+
+    @property
+    def _clocks(self):
+        return self.__dict__.get("_sorted_clocks", [])
+
+    @_clocks.setter
+    def _clocks(self, clocks):
+        self.__dict__["_sorted_clocks"] = sorted(clocks, key=lambda c: c.name)
+
+
+PROGRESS_FILE = "bb_progress"  # in the standalone build directory: the time of the last sample onset
+
+
+def _progress_reporter(period) -> b2.NeuronGroup:
+    """A one-neuron group whose only code runs at every sample onset of a cpp_standalone run and
+    writes the simulated time to PROGRESS_FILE (the build directory is the program's working
+    directory), so Python can show a bar while the program runs. Brian2's own `report=` would
+    read the process clock once per object and step (~1 s per million steps of a 20-object
+    network); this costs one file write per sample."""
+    code = f"""
+    double bb_progress(double t)
+    {{
+        FILE *f = fopen("{PROGRESS_FILE}", "w");
+        if (f) {{ fprintf(f, "%.17g\\n", t); fclose(f); }}
+        return 0.0;
+    }}
+    """
+
+    @b2.implementation("cpp", code)
+    @b2.check_units(t=second, result=1)
+    def bb_progress(t):
+        return 0.0
+
+    group = b2.NeuronGroup(1, "reported : 1 (shared)", name=_name("progress"),
+                           namespace={"bb_progress": bb_progress})
+    group.run_regularly("reported = bb_progress(t)", dt=period, when="start", name=_name("progress", "write"))
+    return group
+
+
+def _standalone_build(directory: str, label: str | None, samples: int, period_s: float, since: float) -> None:
+    """Compile the cpp_standalone program in `directory` (make: only what changed) and run it.
+    With a label, a bar over the samples, fed by `_progress_reporter`'s file while the program
+    runs, and a note when the program was compiled (not when make found nothing to do)."""
+    if label is None:
+        b2.device.build(directory=directory, compile=True, run=True, debug=False, clean=False)
+        return
+    import threading
+
+    from tqdm.auto import tqdm
+
+    binary = os.path.join(directory, "main")
+    before = os.path.getmtime(binary) if os.path.exists(binary) else None
+    with tqdm(total=samples, desc=f"{label}: compiling the C++ program", unit="sample", leave=False) as bar:
+        started = time.time()
+        b2.device.build(directory=directory, compile=True, run=False, debug=False, clean=False)
+        if os.path.getmtime(binary) != before:
+            objs = [os.path.join(root, f) for root, _, files in os.walk(directory) for f in files
+                    if f.endswith(".o")]
+            fresh = sum(os.path.getmtime(f) >= started - 1 for f in objs)
+            tqdm.write(f"{label}: built the network and compiled {fresh} C++ files of its standalone program "
+                       f"in {time.perf_counter() - since:.0f} s (kept in the per-user cache: later runs "
+                       "recompile only what changed)", file=sys.stderr)
+        bar.set_description(label)
+        reported = os.path.join(directory, PROGRESS_FILE)
+        if os.path.exists(reported):
+            os.remove(reported)
+        stop = threading.Event()
+
+        def follow():
+            while not stop.wait(0.25):
+                try:
+                    with open(reported) as f:
+                        done = int(float(f.read()) / period_s + 1e-6)
+                except (OSError, ValueError):  # not written yet, or caught mid-write
+                    continue
+                bar.update(max(0, min(done, samples) - bar.n))
+
+        follower = threading.Thread(target=follow, daemon=True)
+        follower.start()
+        try:
+            b2.device.run()
+        finally:
+            stop.set()
+            follower.join()
+        bar.update(samples - bar.n)
+
+
 def _build(spec: NetworkSpec, lay: _Layout):
     value_cur, delayed_cur = _value_currents(spec, lay)
     sources = {x.target: x for x in spec.inputs if isinstance(x, (inp.Rates, inp.Spikes, inp.Values))}
@@ -665,7 +809,7 @@ def _build(spec: NetworkSpec, lay: _Layout):
         if name not in spec.populations:
             raise ValueError(f"cannot record spikes of unknown population {name!r}")
         if name in groups:
-            monitors[name] = b2.SpikeMonitor(groups[name], name=_name(name, "spikes"))
+            monitors[name] = b2.SpikeMonitor(groups[name], name=_name(name, "spikes"), codeobj_class=_monitor_code())
     if spec.meta.get("schedule", "default") == "layerwise":
         _layerwise(spec, lay, groups, syns, monitors)
     traces = {}
@@ -679,7 +823,7 @@ def _build(spec: NetworkSpec, lay: _Layout):
         traces[key] = (b2.StateMonitor(groups[pop_name], var, record=rec, when=spec.record.when,
                                        name=_name(pop_name, var, "trace")), var)
     objects += list(monitors.values()) + [m for m, _ in traces.values()]
-    return b2.Network(*objects), groups, monitors, traces, (syns, orders)
+    return _Network(*objects), groups, monitors, traces, (syns, orders)
 
 
 def _layerwise(spec: NetworkSpec, lay: _Layout, groups: dict, syns: dict, monitors: dict) -> None:

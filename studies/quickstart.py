@@ -42,11 +42,12 @@ class Params:
     severities: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)  # neuron loss
     n_test: int = 0                 # 0: the whole test split
     target: str = "cython"          # Brian2 code generation
+    stdp_train_target: str = "cpp_standalone"  # the STDP training run: one long run, compiled whole
     seeds: tuple[int, ...] = (0,)
 
 
 TINY = Params(hidden=16, epochs=3, duration_ms=16.0, n_exc=10, stdp_train=30, severities=(0.0, 1.0),
-              n_test=30, target="numpy", seeds=(0,))
+              n_test=30, target="numpy", stdp_train_target="numpy", seeds=(0,))
 
 
 def _systems(p: Params, seed: int, n_train: int) -> dict:
@@ -61,7 +62,7 @@ def _systems(p: Params, seed: int, n_train: int) -> dict:
     with progress.phase(f"STDP learning ({n_train} training digits x {p.stdp_epochs} epoch(s); the first "
                         "run on a machine compiles the network's Brian2 code first)"):
         stdp = trained.stdp(p.n_exc, p.stdp_epochs, p.target, seed, p.stdp_train, n_record=STDP_RECORD,
-                            progress=not progress.quiet())
+                            progress=not progress.quiet(), train_target=p.stdp_train_target)
     return {"ann": ann, "converted": converted, "stdp": stdp}
 
 

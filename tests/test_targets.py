@@ -117,6 +117,29 @@ def test_samples_and_copies_identical_on_every_target(target, reference):
 
 
 @pytest.mark.targets
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_standalone_run_with_a_bar_keeps_its_spikes_and_its_program(reference, capsys):
+    """cpp_standalone with a progress label: the same spikes as numpy; the program itself wrote
+    the onset of its last sample (2 x 20 ms) to the file the bar follows
+    (bio.simulate._progress_reporter); and running it again compiles and links nothing. Brian2
+    keeps a network's clocks in a set ordered by object identity and writes one line per clock
+    into main.cpp in that order: with a second clock (the reporter's, a weight normalisation's)
+    the program changed from run to run and was relinked every time (bio.simulate._Network)."""
+    from bio.simulate import PROGRESS_FILE, standalone_dir
+
+    _same(bio.run(samples_network(), target="cpp_standalone", progress="samples"), reference[1])
+    build = Path(standalone_dir())
+    assert float((build / PROGRESS_FILE).read_text()) == pytest.approx(0.04, abs=1e-9)
+    stamps = {f: f.stat().st_mtime_ns for f in (build / "main", build / "main.cpp")}
+    capsys.readouterr()
+    for _ in range(3):
+        _same(bio.run(samples_network(), target="cpp_standalone", progress="samples"), reference[1])
+    assert {f: f.stat().st_mtime_ns for f in stamps} == stamps
+    assert "compiled" not in capsys.readouterr().err
+
+
+@pytest.mark.targets
 @pytest.mark.parametrize("target", ["numpy"] + SLOW_TARGETS)
 def test_lif_fi_curve_closed_form_on_every_target(target):
     """Gerstner et al. 2014 (eq. 1.11 + refractoriness) on each target: an LIF neuron above
