@@ -439,8 +439,10 @@ def peak_frequency(rec: SpikeRecord, pop: str, bin_s: float = 1e-3, f_min_hz: fl
 def _raster(ax, rec: SpikeRecord, pop: str, max_neurons: int, color, offset: int = 0, label: str | None = None):
     shown = min(rec.n_neurons[pop], max_neurons)
     keep = rec.indices[pop] < shown
+    # rasterized: a vector file keeps axes and text as vectors and the dots as one image (one
+    # vector mark per spike made SVGs of MBs that took seconds to write and to open)
     ax.scatter(rec.times_s[pop][keep], rec.indices[pop][keep] + offset, s=1.5, color=color,
-               marker=".", linewidths=0, label=label)
+               marker=".", linewidths=0, label=label, rasterized=True)
     return shown
 
 
