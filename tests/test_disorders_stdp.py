@@ -2,7 +2,8 @@
 network changes it at moderate severity beyond seed-to-seed noise, and the others are declared.
 
 Three small Diehl & Cook networks (30 excitatory neurons, 300 training digits, 100 ms
-presentations; numpy target) trained on seeds 0-2, as tests/test_disorders.py does for the
+presentations; trained on cpp_standalone, one long run each, compiled once per machine, then
+labelled and evaluated on numpy) trained on seeds 0-2, as tests/test_disorders.py does for the
 ANN and the converted SNN. 'Beyond noise' means a mean change larger than twice the healthy
 networks' seed-to-seed sd, in accuracy or in the excitatory firing rate (then also by >= 5%):
 a mechanism can leave a winner-take-all read-out's argmax alone and still act (e.g. lost
@@ -34,7 +35,7 @@ def systems(digits):
     out = []
     for seed in SEEDS:
         spec = diehl_cook.diehl_cook_spec(n_exc=30, params=timing, seed=seed)
-        spec = stdp.train(spec, train.x, epochs=1, seed=seed, target="numpy", progress=False)
+        spec = stdp.train(spec, train.x, epochs=1, seed=seed, target="cpp_standalone", progress=False)
         labels = stdp.label(spec, train.x, train.y, seed=seed + 1, target="numpy")
         out.append(STDPSystem(spec, labels, target="numpy", n_record=20))
     return out
