@@ -708,9 +708,9 @@ PROGRESS_FILE = "bb_progress"  # in the standalone build directory: the time of 
 def _progress_reporter(period) -> b2.NeuronGroup:
     """A one-neuron group whose only code runs at every sample onset of a cpp_standalone run and
     writes the simulated time to PROGRESS_FILE (the build directory is the program's working
-    directory), so Python can show a bar while the program runs. Brian2's own `report=` would
-    read the process clock once per object and step (~1 s per million steps of a 20-object
-    network); this costs one file write per sample."""
+    directory), so Python can show a bar while the program runs. Brian2's own `report=` reads
+    the process clock (std::clock) once per object and time step; this costs one file write
+    per sample."""
     code = f"""
     double bb_progress(double t)
     {{
