@@ -464,33 +464,33 @@ def _compiling_cython() -> bool:
     return b2.prefs.codegen.target == "cython" and isinstance(b2.get_device(), b2.devices.RuntimeDevice)
 
 
-@contextlib.contextmanager
-def _in_numpy(syn: b2.Synapses):
-    """Create `syn`'s synapses with NumPy code under the cython target. The code runs once, over
-    arrays; as a Cython module (Brian2's synapses_create_array, typed memoryviews) it is the
-    slowest to compile of all (~14 s of one core on a fresh cache, one module per connection):
-    NumPy creates the same synapses in milliseconds."""
-    if not _compiling_cython():
-        yield
-        return
-    from brian2.codegen.runtime.numpy_rt import NumpyCodeObject
-
-    before = syn.codeobj_class
-    object.__setattr__(syn, "codeobj_class", NumpyCodeObject)
-    try:
-        yield
-    finally:
-        object.__setattr__(syn, "codeobj_class", before)
-
-
-def _monitor_code():
-    """Spike monitors' code objects: NumPy under the cython target (see _in_numpy; the monitor's
-    Cython module compiles in ~13 s), else the target's own."""
+def _numpy_code():
+    """NumpyCodeObject under the cython target (for code that runs once, or vectorises well, and
+    whose Cython module is among the slowest to compile), else None: the target's own class."""
     if not _compiling_cython():
         return None
     from brian2.codegen.runtime.numpy_rt import NumpyCodeObject
 
     return NumpyCodeObject
+
+
+@contextlib.contextmanager
+def _in_numpy(syn: b2.Synapses):
+    """Create `syn`'s synapses with NumPy code under the cython target. The code runs once, over
+    arrays; as a Cython module (Brian2's synapses_create_array, typed memoryviews) it is the
+    slowest to compile of all (~14 s of one core on a fresh cache, one module per connection):
+    NumPy creates the same synapses in milliseconds. Spike monitors get the same treatment in
+    _build (their Cython module compiles in ~13 s; run times measured unchanged)."""
+    code = _numpy_code()
+    if code is None:
+        yield
+        return
+    before = syn.codeobj_class
+    object.__setattr__(syn, "codeobj_class", code)
+    try:
+        yield
+    finally:
+        object.__setattr__(syn, "codeobj_class", before)
 
 
 def _reinit_standalone() -> None:
@@ -809,7 +809,7 @@ def _build(spec: NetworkSpec, lay: _Layout):
         if name not in spec.populations:
             raise ValueError(f"cannot record spikes of unknown population {name!r}")
         if name in groups:
-            monitors[name] = b2.SpikeMonitor(groups[name], name=_name(name, "spikes"), codeobj_class=_monitor_code())
+            monitors[name] = b2.SpikeMonitor(groups[name], name=_name(name, "spikes"), codeobj_class=_numpy_code())
     if spec.meta.get("schedule", "default") == "layerwise":
         _layerwise(spec, lay, groups, syns, monitors)
     traces = {}

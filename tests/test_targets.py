@@ -125,7 +125,9 @@ def test_standalone_run_with_a_bar_keeps_its_spikes_and_its_program(reference, c
     (bio.simulate._progress_reporter); and running it again compiles and links nothing. Brian2
     keeps a network's clocks in a set ordered by object identity and writes one line per clock
     into main.cpp in that order: with a second clock (the reporter's, a weight normalisation's)
-    the program changed from run to run and was relinked every time (bio.simulate._Network)."""
+    the program changed from run to run and was relinked every time (bio.simulate._Network); and
+    a run's objects outlived it, so the next run in the process named every object `..._1` and
+    compiled the whole program again (bio.simulate._reinit_standalone)."""
     from bio.simulate import PROGRESS_FILE, standalone_dir
 
     _same(bio.run(samples_network(), target="cpp_standalone", progress="samples"), reference[1])
