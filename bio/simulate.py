@@ -23,8 +23,8 @@ This is the only code in the project that creates Brian2 objects. It
   within the step it is fired, as discrete-time networks in torch compute it);
 - serves the numpy, cython and cpp_standalone targets (cython code that is not yet
   in the cache compiles on every core at once: bio/compile_pool.py), seeds NumPy and Brian2,
-  gives each process its own standalone build directory (reused by later runs of
-  the same process, so unchanged code is not recompiled), and restores Brian2's
+  gives each process its own standalone build slot, with one directory per network in it
+  (reused by later runs, so unchanged code is not recompiled), and restores Brian2's
   preferences, device and clock afterwards;
 - copies what the monitors saw into a plain-NumPy `SpikeRecord`.
 
@@ -113,6 +113,52 @@ def standalone_dir() -> str:
         _SLOT.update(dir=os.path.join(base, f"slot-{k}"), lock=handle)
         return _SLOT["dir"]
     raise RuntimeError(f"no free standalone build slot under {base}")
+
+
+KEPT_PROGRAMS = 12  # per build slot: the programs of this many networks, most recently run first
+_LAST = {}  # the directory of this process's last cpp_standalone build
+
+
+def _program_key() -> str:
+    """A digest of what the compiler would see for the network now on the cpp_standalone device:
+    every code object's generated code, with the array sizes and constants Brian2 writes into
+    it. The same digest means the same program but for main.cpp and objects.cpp (durations,
+    seeds, initial values), which make recompiles alone."""
+    import hashlib
+
+    from brian2.core.variables import ArrayVariable, Constant, DynamicArrayVariable
+
+    digest = hashlib.sha256()
+    for name, obj in sorted(b2.get_device().code_objects.items()):
+        digest.update(f"{name}\0{obj.code.cpp_file}\0{obj.code.h_file}\0".encode())
+        for var_name, var in sorted(obj.variables.items()):
+            if isinstance(var, ArrayVariable) and not isinstance(var, DynamicArrayVariable):
+                digest.update(f"{var_name}={var.size};".encode())
+            elif isinstance(var, Constant):
+                digest.update(f"{var_name}={var.value!r};".encode())
+    return digest.hexdigest()[:16]
+
+
+def program_dir(slot: str) -> str:
+    """The build directory, inside `slot`, of the network now on the cpp_standalone device: one per
+    distinct program (`_program_key`), so networks that alternate in one process each keep their
+    compiled program instead of rebuilding it over the other's. The slot keeps the
+    `KEPT_PROGRAMS` most recently used; older ones are removed (only this process builds in a slot)."""
+    import shutil
+
+    directory = os.path.join(slot, "net-" + _program_key())
+    os.makedirs(directory, exist_ok=True)
+    os.utime(directory)  # its mtime: when a run last used it
+    kept = sorted((e for e in os.scandir(slot) if e.is_dir() and e.name.startswith("net-")),
+                  key=lambda e: e.stat().st_mtime, reverse=True)
+    for stale in kept[KEPT_PROGRAMS:]:
+        shutil.rmtree(stale.path, ignore_errors=True)
+    return directory
+
+
+def last_build_dir() -> str | None:
+    """The directory of this process's last cpp_standalone build (its program, results/, ...)."""
+    return _LAST.get("dir")
 
 
 def _name(*parts: str) -> str:
@@ -548,7 +594,8 @@ def run(spec: NetworkSpec, duration=None, *, target: str = "numpy", seed: int | 
     target:    "numpy", "cython" or "cpp_standalone".
     seed:      seeds NumPy and Brian2 before any object is built (Poisson draws, noise).
     dt:        simulation time step (Brian2 time).
-    build_dir: cpp_standalone directory (default: `standalone_dir()`).
+    build_dir: cpp_standalone directory (default: a directory per network, `program_dir`, in this
+               process's slot, `standalone_dir()`; `last_build_dir()` names the one used).
     progress:  a label for a progress bar over the samples, or None (cpp_standalone: the bar
                follows the running program through a file it writes at each sample onset).
     fuse:      merge populations that one NeuronGroup can hold (bio/fuse.py: the same
@@ -571,6 +618,7 @@ def run(spec: NetworkSpec, duration=None, *, target: str = "numpy", seed: int | 
         raise ValueError("profile= takes a dict to fill, with the numpy or cython target "
                          f"(got {type(profile).__name__} with target {target!r})")
     directory = build_dir or (standalone_dir() if target == "cpp_standalone" else None)
+    keyed = build_dir is None  # the default slot: a directory per network inside it (program_dir)
     clock = time.perf_counter
     with _target(target, directory) as compiling:
         b2.defaultclock.dt = dt
@@ -603,6 +651,9 @@ def run(spec: NetworkSpec, duration=None, *, target: str = "numpy", seed: int | 
                         bar.update(upto - done)
                         done = upto
         if target == "cpp_standalone":
+            if keyed:
+                directory = program_dir(directory)
+            _LAST["dir"] = directory
             _standalone_build(directory, progress if lay.samples >= 2 else None, lay.samples,
                               float(duration / second) / lay.samples, t0)
         t2 = clock()

@@ -127,11 +127,12 @@ def test_standalone_run_with_a_bar_keeps_its_spikes_and_its_program(reference, c
     into main.cpp in that order: with a second clock (the reporter's, a weight normalisation's)
     the program changed from run to run and was relinked every time (bio.simulate._Network); and
     a run's objects outlived it, so the next run in the process named every object `..._1` and
-    compiled the whole program again (bio.simulate._reinit_standalone)."""
-    from bio.simulate import PROGRESS_FILE, standalone_dir
+    compiled the whole program again (bio.simulate._reinit_standalone). A run of another network
+    in between does not rebuild it either (one directory per program: bio.simulate.program_dir)."""
+    from bio.simulate import PROGRESS_FILE, last_build_dir
 
     _same(bio.run(samples_network(), target="cpp_standalone", progress="samples"), reference[1])
-    build = Path(standalone_dir())
+    build = Path(last_build_dir())
     assert float((build / PROGRESS_FILE).read_text()) == pytest.approx(0.04, abs=1e-9)
     stamps = {f: f.stat().st_mtime_ns for f in (build / "main", build / "main.cpp")}
     capsys.readouterr()
@@ -139,6 +140,13 @@ def test_standalone_run_with_a_bar_keeps_its_spikes_and_its_program(reference, c
         _same(bio.run(samples_network(), target="cpp_standalone", progress="samples"), reference[1])
     assert {f: f.stat().st_mtime_ns for f in stamps} == stamps
     assert "compiled" not in capsys.readouterr().err
+    # another network in between builds in its own directory (bio.simulate.program_dir) and leaves
+    # this one's program as it was: networks that alternate in a process do not rebuild each other
+    _same(bio.run(small_network(), 200 * ms, target="cpp_standalone"), reference[0])
+    assert Path(last_build_dir()).parent == build.parent and Path(last_build_dir()) != build
+    _same(bio.run(samples_network(), target="cpp_standalone", progress="samples"), reference[1])
+    assert Path(last_build_dir()) == build
+    assert {f: f.stat().st_mtime_ns for f in stamps} == stamps
 
 
 @pytest.mark.targets
