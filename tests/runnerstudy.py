@@ -32,6 +32,9 @@ class Params:
     duration_ms: float = param(100.0, above=0.0)
     warmup_ms: float = param(0.0, at_least=0.0)  # left out of the rate; must be < duration_ms
     target: str = param("numpy", choices=("numpy", "cython"))
+    # "current": the neurons are driven by a constant current as strong as the inputs' mean
+    # (no PoissonGroup, no Synapses: the fewest code objects, for tests that compile them)
+    drive: str = param("poisson", choices=("poisson", "current"))
     seeds: tuple[int, ...] = (0, 1)
     sleep_s: float = param(0.0, at_least=0.0)
     fail_seed: int = -1              # the point with this seed raises
@@ -68,15 +71,23 @@ def point(p: Params, seed: int) -> dict[str, float]:
         np.random.seed(seed)
         b2.seed(seed)
         # fixed names: the same code (and so the same compiled modules) for every point
-        inputs = b2.PoissonGroup(p.n_inputs, rates=p.rate_in_hz * Hz, name="inputs", namespace={})
-        lif = b2.NeuronGroup(p.n_neurons, "dv/dt = -v / (20*ms) : volt", threshold="v > 20*mV",
-                             reset="v = 0*mV", method="exact", name="lif",
-                             namespace={"ms": ms, "mV": mV})
-        syn = b2.Synapses(inputs, lif, on_pre="v_post += w", name="syn",
-                          namespace={"w": p.w_mv * mV})
-        syn.connect(p=0.5)
-        spikes = b2.SpikeMonitor(lif, name="spikes")
-        b2.Network(inputs, lif, syn, spikes).run(p.duration_ms * ms, namespace={})
+        if p.drive == "current":  # mean input: half the inputs connected, each jumping v by w
+            drive = 0.5 * p.n_inputs * p.rate_in_hz * Hz * p.w_mv * mV
+            lif = b2.NeuronGroup(p.n_neurons, "dv/dt = drive - v / (20*ms) : volt",
+                                 threshold="v > 20*mV", reset="v = 0*mV", method="exact", name="lif",
+                                 namespace={"ms": ms, "mV": mV, "drive": drive})
+            spikes = b2.SpikeMonitor(lif, name="spikes")
+            b2.Network(lif, spikes).run(p.duration_ms * ms, namespace={})
+        else:
+            inputs = b2.PoissonGroup(p.n_inputs, rates=p.rate_in_hz * Hz, name="inputs", namespace={})
+            lif = b2.NeuronGroup(p.n_neurons, "dv/dt = -v / (20*ms) : volt", threshold="v > 20*mV",
+                                 reset="v = 0*mV", method="exact", name="lif",
+                                 namespace={"ms": ms, "mV": mV})
+            syn = b2.Synapses(inputs, lif, on_pre="v_post += w", name="syn",
+                              namespace={"w": p.w_mv * mV})
+            syn.connect(p=0.5)
+            spikes = b2.SpikeMonitor(lif, name="spikes")
+            b2.Network(inputs, lif, syn, spikes).run(p.duration_ms * ms, namespace={})
         t_ms = np.asarray(spikes.t / ms)
     finally:
         b2.prefs.codegen.target = old_target
