@@ -1,8 +1,7 @@
-"""Electrophysiology figures of the SNN studies: the spike records points keep (studies.ephys), how
-the results store keeps them (records/<key>.npz, out of the point file and results.csv), and each
-reproduction study's TINY run drawing `<study>_ephys` from them. The comparison and disorder
-studies (conversion, quickstart, lesions, epilepsy) are checked in test_studies.py and
-test_studies_disorders.py, on the runs those files already make."""
+"""Electrophysiology figures of the SNN studies: the spike records points keep (studies.ephys) and how
+the results store keeps them (records/<key>.npz, out of the point file and results.csv). Each study's
+`<study>_ephys` figure and stored records are checked on the TINY run its own test already makes
+(studyrun.assert_ephys: test_reproductions*.py, test_studies.py, test_studies_disorders.py)."""
 import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -11,34 +10,6 @@ import json
 
 import numpy as np
 import pytest
-
-from studyrun import run_tiny
-
-
-def stored_records(res) -> dict:
-    """{(point key, network): SpikeRecord} of every point of a run that kept a record."""
-    from studies import ephys
-    from studies.store import Store
-
-    store = Store(res.out_dir)
-    return {(key, net): rec for key in res.table["point"].unique()
-            for net, rec in ephys.decode(store.rows(key)).items()}
-
-
-def assert_ephys(res, name: str, populations) -> dict:
-    """The run drew figures/<name>.png and .svg, and the records stored with its points include a
-    network in which each of `populations` fired. Returns the stored records."""
-    drawn = {p.name for p in res.figures}
-    assert {f"{name}.png", f"{name}.svg"} <= drawn, drawn
-    records = stored_records(res)
-    assert records, "no point stored a spike record"
-    for pop in populations:
-        assert any(pop in rec.n_neurons and len(rec.times_s[pop]) for rec in records.values()), \
-            (pop, {k: {p: len(r.times_s[p]) for p in r.populations} for k, r in records.items()})
-    for rec in records.values():  # small: a few hundred neurons per population, at most 1 s
-        assert rec.duration_s <= 1.0 + 1e-9
-        assert all(n <= 200 for n in rec.n_neurons.values())
-    return records
 
 
 # ------------------------------------------------------------------ the record and the store
@@ -110,43 +81,3 @@ def test_merge_refuses_two_durations_for_one_network():
     b = ephys.cut(_two_copies(), duration_s=0.010)
     with pytest.raises(ValueError, match="two durations"):
         ephys.merge(ephys.rows(a, "n"), ephys.rows(b, "n"))
-
-
-# ------------------------------------------------------------------ the reproduction studies
-
-@pytest.mark.slow  # seconds of CPU (pytest --durations): kept out of make test-fast
-def test_attractor_horn1996_ephys(tmp_path):
-    """The spiking attractor keeps its first trial, the cued pattern's neurons and as many others;
-    the healthy network's pattern neurons fire through the delay (the retrieved memory)."""
-    res = run_tiny("attractor_horn1996", tmp_path, system=("snn",))
-    records = assert_ephys(res, "attractor_horn1996_ephys", ["pattern", "other"])
-    healthy = [k for k in res.table[(res.table["deletion"] == 0.0) & (res.table["lesion"] == "alzheimer")]["point"]]
-    rec = next(r for (key, _), r in records.items() if key in healthy)
-    late = rec.times_s["pattern"] > 0.2  # the delay window (readout_start_ms = 200)
-    assert late.sum() > rec.n_neurons["pattern"]
-
-
-@pytest.mark.slow  # seconds of CPU (pytest --durations): kept out of make test-fast
-def test_stdp_song2000_ephys(tmp_path):
-    """The output neuron's spike train at the end of each run is kept and drawn."""
-    res = run_tiny("stdp_song2000", tmp_path)
-    assert_ephys(res, "stdp_song2000_ephys", ["neuron"])
-
-
-@pytest.mark.slow  # seconds of CPU (pytest --durations): kept out of make test-fast
-def test_brunel_phase_ephys(tmp_path):
-    """The example states on the TINY grid (A at g 3, C at g 5) and the epilepsy path keep records
-    of both populations; the theory-map point keeps none."""
-    res = run_tiny("brunel_phase", tmp_path)
-    records = assert_ephys(res, "brunel_ephys", ["exc", "inh"])
-    kept = {key for key, _ in records}
-    t = res.table
-    assert kept == set(t[(t["part"] == "path") | ((t["part"] == "grid") & t["g"].isin([3.0, 5.0]))]["point"])
-
-
-@pytest.mark.slow  # seconds of CPU (pytest --durations): kept out of make test-fast
-def test_progressive_injury_ephys(tmp_path):
-    """The converted CNN keeps its first and last injury step, every spiking layer."""
-    res = run_tiny("progressive_injury", tmp_path, injury=("synaptic",), recovery=("none",))
-    records = assert_ephys(res, "progressive_injury_ephys", ["h1", "h2"])
-    assert {net for _, net in records} == {"step 0", "step 1"}

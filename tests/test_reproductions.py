@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from brian2 import mV, ms, nA
 
-from studyrun import run_tiny, value
+from studyrun import assert_ephys, run_tiny, value
 
 # --------------------------------------------------------------------------- Tsodyks & Markram 1997
 
@@ -111,7 +111,8 @@ def test_triplet_pfister2006_tiny(tmp_path):
 def test_stdp_song2000_tiny(tmp_path):
     """Song, Miller & Abbott (2000): STDP flattens the output rate's dependence on the input
     rate (compared with the same neuron with static weights) by depressing the synapses of a
-    strongly driven neuron; in TINY's few seconds this is the trend, not the end point."""
+    strongly driven neuron; in TINY's few seconds this is the trend, not the end point. The output
+    neuron's spike train at the end of each run is kept and drawn (stdp_song2000_ephys)."""
     res = run_tiny("stdp_song2000", tmp_path)
     t = res.table
     gain = {pl: (value(t, "rate_out_hz", plasticity=pl, rate_in_hz=40.0)
@@ -121,6 +122,7 @@ def test_stdp_song2000_tiny(tmp_path):
     assert value(t, "rate_out_hz", plasticity="stdp", rate_in_hz=40.0) < value(
         t, "rate_out_start_hz", plasticity="stdp", rate_in_hz=40.0)
     assert "slope" in res.findings
+    assert_ephys(res, "stdp_song2000_ephys", ["neuron"])
 
 
 # --------------------------------------------------------------------------- Horn, Levy & Ruppin 1996
@@ -195,11 +197,19 @@ def test_delay_rates_count_the_window_after_the_cue():
 def test_attractor_horn1996_tiny(tmp_path):
     """Horn, Levy & Ruppin (1996): deleting half the synapses destroys retrieval, and per-neuron
     compensation (the 'alzheimer_compensated' disorder) preserves it, in the Hopfield network and
-    in the spiking attractor built from the same Hebbian matrix."""
-    t = run_tiny("attractor_horn1996", tmp_path).table
+    in the spiking attractor built from the same Hebbian matrix. The spiking attractor keeps its
+    first trial, the cued pattern's neurons and as many others (attractor_horn1996_ephys); the
+    healthy network's pattern neurons fire through the delay (the retrieved memory)."""
+    res = run_tiny("attractor_horn1996", tmp_path)
+    t = res.table
     for system in ("ann", "snn"):
         assert value(t, "overlap", system=system, deletion=0.0) > 0.9
         assert value(t, "overlap", system=system, lesion="alzheimer", deletion=0.5) < 0.2
         assert value(t, "overlap", system=system, lesion="alzheimer_compensated", deletion=0.5) > 0.8
     assert value(t, "pattern_rate_hz", system="snn", deletion=0.0) > 5 * value(
         t, "other_rate_hz", system="snn", deletion=0.0)
+    records = assert_ephys(res, "attractor_horn1996_ephys", ["pattern", "other"])
+    healthy = set(t[(t["system"] == "snn") & (t["deletion"] == 0.0) & (t["lesion"] == "alzheimer")]["point"])
+    rec = next(r for (key, _), r in records.items() if key in healthy)
+    late = rec.times_s["pattern"] > 0.2  # the delay window (readout_start_ms = 200)
+    assert late.sum() > rec.n_neurons["pattern"]

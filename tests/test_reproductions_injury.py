@@ -13,7 +13,7 @@ import pytest
 import torch
 from brian2 import Hz, mV, volt
 
-from studyrun import run_tiny, value
+from studyrun import assert_ephys, run_tiny, value
 
 # --------------------------------------------------------------------------- progressive injury
 
@@ -98,7 +98,8 @@ def test_retraining_between_steps_slows_the_decline():
 @pytest.mark.slow
 def test_progressive_injury_tiny(tmp_path):
     """The TINY study end to end: retraining beats no retraining at the same injury, and the converted
-    SNN of the injured CNN follows its ANN (it sees the lesions: the conversion reads the cut weights)."""
+    SNN of the injured CNN follows its ANN (it sees the lesions: the conversion reads the cut weights).
+    The converted CNN keeps its first and last injury step, every spiking layer (progressive_injury_ephys)."""
     res = run_tiny("progressive_injury", tmp_path)
     t = res.table
     for injury in ("neuronal", "synaptic"):
@@ -109,6 +110,8 @@ def test_progressive_injury_tiny(tmp_path):
            - t[t["metric"] == "ann_snn_subset"]["value"].to_numpy())
     assert np.max(np.abs(gap)) <= 0.15
     assert "Moore et al. 2023" in res.findings
+    records = assert_ephys(res, "progressive_injury_ephys", ["h1", "h2"])
+    assert {net for _, net in records} == {"step 0", "step 1"}
 
 
 # --------------------------------------------------------------------------- Brunel: mean-field stability
@@ -189,7 +192,8 @@ def test_state_rules_follow_the_docstring():
 def test_brunel_phase_tiny(tmp_path):
     """Brunel (2000), Fig. 8: at the example points A (g = 3, eta = 2) and C (5, 2) the network is in
     different states, A regular near saturation, C irregular; loss of inhibition (epilepsy, severity 0.4)
-    takes C's network to A's state."""
+    takes C's network to A's state. The example states on the TINY grid (A at g 3, C at g 5) and the
+    epilepsy path keep records of both populations (brunel_ephys); the theory-map point keeps none."""
     from studies.brunel_phase import LABELS
 
     res = run_tiny("brunel_phase", tmp_path)
@@ -203,3 +207,6 @@ def test_brunel_phase_tiny(tmp_path):
     path = t[t["part"] == "path"]
     assert LABELS[int(value(path, "state", severity=0.4))] == "A"
     assert "epilepsy path" in res.findings
+    records = assert_ephys(res, "brunel_ephys", ["exc", "inh"])
+    assert {key for key, _ in records} == set(
+        t[(t["part"] == "path") | ((t["part"] == "grid") & t["g"].isin([3.0, 5.0]))]["point"])

@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 
 import studies
-from studyrun import run_tiny, value
-from test_ephys_figures import assert_ephys
+from studyrun import assert_ephys, run_tiny, value
 
 
 @pytest.mark.parametrize("name", ["quickstart", "conversion", "learning"])

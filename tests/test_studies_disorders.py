@@ -6,8 +6,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import pytest
 
 import studies
-from studyrun import run_tiny, value
-from test_ephys_figures import assert_ephys
+from studyrun import assert_ephys, run_tiny, value
 
 
 @pytest.mark.parametrize("name", ["lesions", "epilepsy", "recovery", "hallucinations"])
