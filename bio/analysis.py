@@ -523,8 +523,9 @@ def ephys_figure(rec: SpikeRecord, populations: list[str] | None = None, max_neu
         intervals_ms = isis(rec, p, t_start_s) * 1e3
         if intervals_ms.size:
             top = 1.1 * np.percentile(intervals_ms, 99)  # the tail past the 99th percentile is cut
+            # one filled outline, not a patch per bar (the same picture, drawn much faster)
             heights, _, _ = ax_isi.hist(intervals_ms, bins=np.linspace(0, top, 50), density=True, color=color,
-                                        alpha=0.8)
+                                        alpha=0.8, histtype="stepfilled")
             ax_isi.set_ylim(0, 1.4 * heights.max())  # room for the legend above the bars
             ax_isi.axvline(np.median(intervals_ms), color="k", lw=0.8, ls="--",
                            label=f"median {np.median(intervals_ms):.1f} ms\n({intervals_ms.size} ISIs)")
@@ -539,7 +540,7 @@ def ephys_figure(rec: SpikeRecord, populations: list[str] | None = None, max_neu
         cvs = cvs[~np.isnan(cvs)]
         if cvs.size:
             heights, _, _ = ax_cv.hist(cvs, bins=np.linspace(0, max(2.0, cvs.max() * 1.05), 40), color=color,
-                                       alpha=0.8)
+                                       alpha=0.8, histtype="stepfilled")
             ax_cv.set_ylim(0, 1.5 * heights.max())
             ax_cv.axvline(1.0, color="k", lw=0.8, ls=":", label="Poisson (1)")
             ax_cv.axvline(cvs.mean(), color="k", lw=0.8, ls="--",
