@@ -107,6 +107,45 @@ def test_identical_spikes_weights_and_state_on_every_target(target, reference):
 
 
 @pytest.mark.targets
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_cython_compiles_no_module_for_blocks_that_only_call_python(reference, monkeypatch):
+    """On cython, the blocks whose whole work is a Python call (a pathway's spike queue:
+    `_owner.push_spikes()`, `_owner.initialise_queue()`) or one store (a threshold emptying its
+    event space after a run) run as Python (bio.compile_pool.stand_in) instead of as modules of
+    their own (~4 s of g++ each on an empty cache), and the run gives the numpy target's spikes,
+    weights and state (pathways with delays, STDP, an inhibitory loop, progress chunks)."""
+    from brian2.codegen.runtime.cython_rt import extension_manager
+
+    from bio import compile_pool
+
+    built, stood_in = [], []
+    create = extension_manager.cython_extension_manager.create_extension
+    monkeypatch.setattr(extension_manager.cython_extension_manager, "create_extension",
+                        lambda code, **kw: built.append(code) or create(code, **kw))
+    stand_in = compile_pool.stand_in
+
+    def noted(obj, block):
+        python = stand_in(obj, block)
+        if python is not None:
+            stood_in.append((obj.template_name, block))
+        return python
+
+    monkeypatch.setattr(compile_pool, "stand_in", noted)
+    rec = bio.run(small_network(), 200 * ms, target="cython", progress="small network")
+    _same(rec, reference[0])
+    np.testing.assert_allclose(rec.final["in_net.w"], reference[0].final["in_net.w"], rtol=1e-9, atol=0)
+    np.testing.assert_allclose(rec.final["net.v"], reference[0].final["net.v"], rtol=1e-9, atol=1e-15)
+    # three pathways: a queue set up and fed by each; the LIF population's threshold
+    assert {("synapses_push_spikes", "before_run"), ("synapses_push_spikes", "run"),
+            ("threshold", "after_run")} <= set(stood_in)
+    assert sum(t == "synapses_push_spikes" for t, _ in stood_in) >= 6
+    assert built and not [code for code in built
+                          if "_owner.push_spikes()" in code or "_owner.initialise_queue()" in code
+                          or "[N] = 0  # Note" in code]
+
+
+@pytest.mark.targets
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("target", SLOW_TARGETS)
 def test_samples_and_copies_identical_on_every_target(target, reference):
