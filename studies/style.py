@@ -69,14 +69,85 @@ def figure(nrows: int = 1, ncols: int = 1, *, width: float | None = None,
     return fig, axes
 
 
+SVG_WAIT_S = 300.0  # the longest a forked process may take over the SVG before this one draws it
+
+
+def _svg_elsewhere(fig, path: Path, box):
+    """Start drawing `fig` as SVG (within `box`, inches) in a forked copy of this process, which
+    writes path + ".part";
+    returns its pid, or None where that is not done (no fork, one core: then the caller draws).
+    Drawing is matplotlib laying out text and ticks in Python: a figure of many panels takes
+    seconds per format, and the two formats are drawn side by side this way."""
+    import os
+
+    if not sys.platform.startswith("linux") or len(os.sched_getaffinity(0)) < 2:
+        return None
+    try:
+        pid = os.fork()
+    except OSError:
+        return None
+    if pid == 0:  # the copy: draw, and leave without running this process's exit handlers
+        code = 1
+        try:
+            with open(f"{path}.part", "wb") as f:
+                fig.savefig(f, format="svg", bbox_inches=box, metadata={"Date": None})
+            code = 0
+        finally:
+            os._exit(code)
+    return pid
+
+
+def _collect_svg(pid, path: Path) -> bool:
+    """Wait for the forked SVG (at most SVG_WAIT_S); True when it wrote the file, which is then
+    moved into place. A copy that failed or hung is ended and leaves no file behind."""
+    import os
+    import signal
+    import time
+
+    part = Path(f"{path}.part")
+    deadline = time.monotonic() + SVG_WAIT_S
+    status = None
+    while status is None and time.monotonic() < deadline:
+        done, code = os.waitpid(pid, os.WNOHANG)
+        if done:
+            status = code
+        else:
+            time.sleep(0.02)
+    if status is None:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    ok = status is not None and os.waitstatus_to_exitcode(status) == 0 and part.is_file()
+    if ok:
+        os.replace(part, path)
+    else:
+        part.unlink(missing_ok=True)
+    return ok
+
+
 def save(fig, out_dir: str | Path, name: str) -> list[Path]:
-    """Write `fig` as out_dir/name.png and out_dir/name.svg; returns both paths."""
+    """Write `fig` as out_dir/name.png and out_dir/name.svg; returns both paths. On Linux with
+    more than one core the SVG is drawn by a forked copy of this process while this one draws
+    the PNG (the same figure, the same files; any failure there and this process draws it)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / f"{name}.png", out_dir / f"{name}.svg"]
     with context():
-        fig.savefig(paths[0])
-        fig.savefig(paths[1], metadata={"Date": None})  # no timestamp: reproducible files
+        # lay the figure out once for both files: its panels (constrained layout) and the tight
+        # box around what it draws; each savefig would redo both, and a layout started from an
+        # earlier one's result lands a fraction of a point elsewhere (the two files would differ)
+        fig.draw_without_rendering()
+        if matplotlib.rcParams["savefig.bbox"] == "tight":
+            box = fig.get_tightbbox().padded(matplotlib.rcParams["savefig.pad_inches"])
+        else:
+            box = None
+        fig.set_layout_engine("none")
+        pid = _svg_elsewhere(fig, paths[1], box)
+        try:
+            fig.savefig(paths[0], bbox_inches=box)
+        finally:
+            drawn = pid is not None and _collect_svg(pid, paths[1])
+        if not drawn:  # no timestamp: reproducible files
+            fig.savefig(paths[1], bbox_inches=box, metadata={"Date": None})
     if "matplotlib.pyplot" in sys.modules:  # a pyplot figure stays open until closed
         import matplotlib.pyplot as plt
 

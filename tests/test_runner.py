@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -363,3 +364,50 @@ def test_mean_spread_over_seeds():
     assert len(ax.lines) == 1 and len(ax.collections) == 1
     with pytest.raises(ValueError, match="no metric 'zz' in the table; it has: m"):
         style.summarise(table, "x", "zz")
+
+
+def _panels():
+    """Six panels with titles, labels and a legend: enough for constrained layout to move things."""
+    fig, axes = style.figure(2, 3)
+    for k, ax in enumerate(axes.flat):
+        ax.plot(np.arange(10), np.arange(10) ** (k / 3), label=f"curve {k}")
+        ax.set(title=f"panel {k}", xlabel="x (s)", ylabel="rate (Hz)")
+        ax.legend()
+    return fig
+
+
+def test_saved_files_do_not_depend_on_where_the_svg_was_drawn(tmp_path, monkeypatch):
+    """style.save draws the SVG in a forked copy of the process where it can (Linux, more than one
+    core) and here otherwise, and when the copy fails: the same PNG and SVG bytes in every case,
+    no part file left behind, and the SVG cropped to the PNG's box (one layout for both)."""
+    def saved(folder):
+        return {p.name: p.read_bytes() for p in style.save(_panels(), tmp_path / folder, "f")}
+
+    here = {"where": None}
+    fork = style._svg_elsewhere
+
+    def tracked(fig, path, box):
+        here["where"] = fork(fig, path, box)
+        return here["where"]
+
+    monkeypatch.setattr(style, "_svg_elsewhere", tracked)
+    forked = saved("forked")
+    monkeypatch.setattr(style, "_svg_elsewhere", lambda fig, path, box: None)
+    local = saved("local")
+    assert forked == local and set(local) == {"f.png", "f.svg"}
+
+    def dies(fig, path, box):  # a copy that fails without writing: this process draws the SVG
+        pid = os.fork()
+        if pid == 0:
+            os._exit(3)
+        return pid
+
+    monkeypatch.setattr(style, "_svg_elsewhere", dies)
+    assert saved("failed") == local
+    assert not list(tmp_path.rglob("*.part"))
+    if sys.platform.startswith("linux") and len(os.sched_getaffinity(0)) > 1:
+        assert here["where"] is not None  # the first save really forked
+    png_w, png_h = (int.from_bytes(local["f.png"][16:20], "big"), int.from_bytes(local["f.png"][20:24], "big"))
+    svg_w = float(re.search(rb'width="([\d.]+)pt"', local["f.svg"]).group(1))
+    svg_h = float(re.search(rb'height="([\d.]+)pt"', local["f.svg"]).group(1))
+    assert png_w / 200 == pytest.approx(svg_w / 72, abs=0.02) and png_h / 200 == pytest.approx(svg_h / 72, abs=0.02)
