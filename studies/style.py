@@ -13,7 +13,10 @@ calls; `save()` also accepts figures made with pyplot, and closes them.
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import sys
+import time
 from pathlib import Path
 
 import matplotlib
@@ -74,12 +77,9 @@ SVG_WAIT_S = 300.0  # the longest a forked process may take over the SVG before 
 
 def _svg_elsewhere(fig, path: Path, box):
     """Start drawing `fig` as SVG (within `box`, inches) in a forked copy of this process, which
-    writes path + ".part";
-    returns its pid, or None where that is not done (no fork, one core: then the caller draws).
-    Drawing is matplotlib laying out text and ticks in Python: a figure of many panels takes
-    seconds per format, and the two formats are drawn side by side this way."""
-    import os
-
+    writes path + ".part"; returns its pid, or None where that is not done (no fork, one core:
+    then the caller draws). Drawing is matplotlib laying out text and ticks in Python: a figure
+    of many panels takes seconds per format, and the two formats are drawn side by side this way."""
     if not sys.platform.startswith("linux") or len(os.sched_getaffinity(0)) < 2:
         return None
     try:
@@ -100,10 +100,6 @@ def _svg_elsewhere(fig, path: Path, box):
 def _collect_svg(pid, path: Path) -> bool:
     """Wait for the forked SVG (at most SVG_WAIT_S); True when it wrote the file, which is then
     moved into place. A copy that failed or hung is ended and leaves no file behind."""
-    import os
-    import signal
-    import time
-
     part = Path(f"{path}.part")
     deadline = time.monotonic() + SVG_WAIT_S
     status = None
