@@ -55,7 +55,7 @@ def check(p: Params) -> None:
 
 def point(p: Params, seed: int) -> dict[str, float]:
     """Mean output rate (Hz) of LIF neurons (tau 20 ms, threshold 20 mV above rest) under
-    p.n_inputs Poisson inputs at one rate."""
+    p.n_inputs Poisson inputs at one rate (drive="current": a constant current, their mean)."""
     if seed == p.fail_seed and (not p.fail_while or Path(p.fail_while).exists()):
         raise RuntimeError(f"fake point with seed {seed} fails on purpose")
     if seed == p.exit_seed:
@@ -71,13 +71,12 @@ def point(p: Params, seed: int) -> dict[str, float]:
         np.random.seed(seed)
         b2.seed(seed)
         # fixed names: the same code (and so the same compiled modules) for every point
-        if p.drive == "current":  # mean input: half the inputs connected, each jumping v by w
+        if p.drive == "current":  # the inputs' mean: half of them connected, each jumping v by w
             drive = 0.5 * p.n_inputs * p.rate_in_hz * Hz * p.w_mv * mV
             lif = b2.NeuronGroup(p.n_neurons, "dv/dt = drive - v / (20*ms) : volt",
                                  threshold="v > 20*mV", reset="v = 0*mV", method="exact", name="lif",
                                  namespace={"ms": ms, "mV": mV, "drive": drive})
-            spikes = b2.SpikeMonitor(lif, name="spikes")
-            b2.Network(lif, spikes).run(p.duration_ms * ms, namespace={})
+            objects = [lif]
         else:
             inputs = b2.PoissonGroup(p.n_inputs, rates=p.rate_in_hz * Hz, name="inputs", namespace={})
             lif = b2.NeuronGroup(p.n_neurons, "dv/dt = -v / (20*ms) : volt", threshold="v > 20*mV",
@@ -86,8 +85,9 @@ def point(p: Params, seed: int) -> dict[str, float]:
             syn = b2.Synapses(inputs, lif, on_pre="v_post += w", name="syn",
                               namespace={"w": p.w_mv * mV})
             syn.connect(p=0.5)
-            spikes = b2.SpikeMonitor(lif, name="spikes")
-            b2.Network(inputs, lif, syn, spikes).run(p.duration_ms * ms, namespace={})
+            objects = [inputs, lif, syn]
+        spikes = b2.SpikeMonitor(lif, name="spikes")
+        b2.Network(*objects, spikes).run(p.duration_ms * ms, namespace={})
         t_ms = np.asarray(spikes.t / ms)
     finally:
         b2.prefs.codegen.target = old_target
