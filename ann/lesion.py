@@ -195,24 +195,34 @@ class WeightMask:
     """Forward pre-hook keeping masked weights at exactly zero, also under training.
 
     masks: {parameter name: bool tensor of the parameter's shape, False where cut}.
+
+    A weight is masked again only when it changed since it was last masked (torch counts
+    every in-place change of a tensor: an optimiser step, copy_, load_state_dict), so a
+    module called at every time step of one forward pass (a recurrent layer's `rec`) does
+    not rewrite, in place, a weight that autograd saved at the earlier steps. Writes
+    through `.data`, which torch does not count, are masked at the next counted change.
     """
 
     def __init__(self, masks: dict[str, torch.Tensor]):
         self.masks = masks
         self._guarded = {}  # id -> weakref of the parameters whose gradients are masked
+        self._masked = {}  # name -> (id, storage, version) of the parameter when last masked
 
     def __getstate__(self):  # deepcopy/pickle: the copy guards its own parameters
         return {"masks": self.masks}
 
     def __setstate__(self, state):
-        self.masks, self._guarded = state["masks"], {}
+        self.masks, self._guarded, self._masked = state["masks"], {}, {}
 
     def enforce(self, module: nn.Module) -> None:
         with torch.no_grad():
             for name, keep in self.masks.items():
                 p = getattr(module, name)
+                if self._masked.get(name) == (id(p), p.data_ptr(), p._version):
+                    continue  # unchanged since it was masked
                 keep = keep.to(p.device)
                 p.mul_(keep)
+                self._masked[name] = (id(p), p.data_ptr(), p._version)
                 ref = self._guarded.get(id(p))
                 if p.requires_grad and (ref is None or ref() is not p):
                     p.register_hook(_GradMask(keep))
@@ -221,13 +231,18 @@ class WeightMask:
     def __call__(self, module, inputs):
         self.enforce(module)
 
+    def combine(self, module: nn.Module, masks: dict[str, torch.Tensor]) -> None:
+        """Add a later lesion's cuts (weights cut by either stay cut) and mask `module` now."""
+        for name, keep in masks.items():
+            self.masks[name] = self.masks[name] & keep if name in self.masks else keep
+            self._masked.pop(name, None)  # its weights are masked anew, changed or not
+        self.enforce(module)
+
 
 def _add_weight_mask(module: nn.Module, masks: dict[str, torch.Tensor]) -> None:
     for hook in module._forward_pre_hooks.values():
         if isinstance(hook, WeightMask):  # combine with an earlier lesion of this layer
-            for name, keep in masks.items():
-                hook.masks[name] = hook.masks[name] & keep if name in hook.masks else keep
-            hook.enforce(module)
+            hook.combine(module, masks)
             return
     hook = WeightMask(dict(masks))
     module.register_forward_pre_hook(hook)

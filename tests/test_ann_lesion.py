@@ -238,3 +238,56 @@ def test_prune_only_recurrent_weights():
     assert torch.equal(sick.rnn.weight_ih_l0, net.rnn.weight_ih_l0)
     with pytest.raises(ValueError, match="has no weights named weight_xx"):
         lesion.prune(net, 0.5, layers="rnn", weights="weight_xx")
+
+
+def _dead_units(rnn_module) -> set[int]:
+    """Hidden units of a one-layer nn.GRU whose recurrent rows are zero in every gate block."""
+    w = rnn_module.weight_hh_l0.detach()
+    h = rnn_module.hidden_size
+    return {u for u in range(h) if all((w[g * h + u] == 0).all() for g in range(w.shape[0] // h))}
+
+
+def test_a_second_lesion_of_a_layer_acts_at_once_on_top_of_the_first():
+    """Two unit lesions of one recurrent layer: the second cuts its own units at once (no forward
+    pass or training step in between) and the first's stay cut."""
+    torch.manual_seed(0)
+    net = RNN(input_size=8, hidden_size=10, out_features=3, cell="gru")
+    first = _dead_units(lesion.ablate(net, 0.3, layers="rnn", seed=0).rnn)
+    second = _dead_units(lesion.ablate(net, 0.3, layers="rnn", seed=1).rnn)
+    assert len(first) == len(second) == 3 and first != second
+    both = lesion.ablate(lesion.ablate(net, 0.3, layers="rnn", seed=0), 0.3, layers="rnn", seed=1)
+    assert _dead_units(both.rnn) == first | second
+
+
+def test_a_pruned_recurrent_spiking_network_trains_and_its_cuts_stay_cut():
+    """The recurrent weights of a SpikingMLP are used at every time step of one forward pass:
+    masking them again at each step (in place) would overwrite what autograd saved at the
+    step before ("modified by an inplace operation"). Training works, cut weights stay zero
+    and the others learn."""
+    from ann import train
+    from ann.models import SpikingMLP
+
+    rng = np.random.default_rng(0)
+    x = rng.random((64, 8)).astype(np.float32)
+    y = rng.integers(0, 3, 64)
+    torch.manual_seed(0)
+    sick = lesion.prune(SpikingMLP(8, [12], 3, T=5, recurrent=True), 0.5, layers="hidden.0.rec", seed=0)
+    keep = lesion.weight_masks(sick)["hidden.0.rec.weight"]
+    before = sick.hidden[0].rec.weight.detach().clone()
+    train.fit(sick, (x, y), epochs=3, progress=False, device="cpu", val_fraction=0)
+    after = sick.hidden[0].rec.weight.detach()
+    assert (after[~keep] == 0).all()
+    assert not torch.equal(after[keep], before[keep])
+
+
+def test_a_weight_mask_combined_with_another_masks_at_once():
+    """WeightMask.combine, as a later lesion of the same layer in the same copy would use it:
+    the new cuts act at once although the weights did not change since the first masking."""
+    torch.manual_seed(0)
+    layer = nn.Linear(6, 4)
+    first, second = torch.rand(4, 6) > 0.3, torch.rand(4, 6) > 0.3
+    hook = lesion.WeightMask({"weight": first})
+    layer.register_forward_pre_hook(hook)
+    hook.enforce(layer)
+    hook.combine(layer, {"weight": second})
+    assert torch.equal(layer.weight != 0, first & second)
