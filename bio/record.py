@@ -81,6 +81,32 @@ class SpikeRecord:
                            minlength=n_samples * self.copies * n)
         return flat.reshape(n_samples, self.copies, n).astype(np.int64)  # (S, B, n)
 
+    def in_sequence(self, period_s: float, n_samples: int) -> "SpikeRecord":
+        """This record of B copies laid out as if one copy had shown the samples one after
+        another: sample k (round k // B, copy k % B) occupies [k * period_s, (k + 1) *
+        period_s) of the result, with its neurons numbered 0..n-1 as in one copy.
+
+        Spikes of the padding copies (k >= n_samples) are dropped. Returns a one-copy record
+        of duration n_samples * period_s, spikes sorted by time. Traces and final state
+        belong to copies and have no such layout: a record holding them is refused.
+        """
+        if self.traces or self.final:
+            raise ValueError("in_sequence lays out spikes only; this record also holds "
+                             f"{', '.join([*self.traces, *self.final])}")
+        if not period_s > 0 or int(n_samples) != n_samples or n_samples < 1:
+            raise ValueError(f"need period_s > 0 and n_samples >= 1, got {period_s}, {n_samples}")
+        b_all, times, indices, sizes = self.copies, {}, {}, {}
+        for pop, size in self.n_neurons.items():
+            n = size // b_all
+            t, i = self.times_s[pop], self.indices[pop]
+            rnd = np.floor(t / period_s + 1e-9).astype(np.int64)
+            k = rnd * b_all + i // n  # the sample each spike belongs to
+            keep = k < n_samples
+            t, i = t[keep] + (k[keep] - rnd[keep]) * period_s, i[keep] % n
+            order = np.lexsort((i, t))  # by time, ties by neuron (bio.run's order)
+            times[pop], indices[pop], sizes[pop] = t[order], i[order], n
+        return SpikeRecord(times, indices, sizes, int(n_samples) * period_s)
+
     def spike_trains(self, pop: str) -> list[np.ndarray]:
         """Per-neuron spike times in seconds: a list of n_neurons arrays."""
         self._check(pop)

@@ -207,10 +207,23 @@ def evaluate(spec: NetworkSpec, labels: Labels, x, y, seed: int = 0, target: str
                                  batch=batch) == y))
 
 
-def record(spec: NetworkSpec, x, seed: int = 0, target: str = "numpy") -> SpikeRecord:
-    """Spikes of "in", "exc" and "inh" while images x (N, n_input) are shown one after
-    another (one copy, plasticity off, no repeats). Image k occupies
-    [k * period, (k + 1) * period) of the record."""
+def record(spec: NetworkSpec, x, seed: int = 0, target: str = "numpy", batch: int | None = None) -> SpikeRecord:
+    """Spikes of "in", "exc" and "inh" while images x (N, n_input) are shown once each
+    (plasticity off, no repeats), laid out one after another: image k occupies
+    [k * period, (k + 1) * period) of the record, its neurons numbered as in one network.
+
+    The images run side by side as network copies (`batch` at a time, default as in
+    `responses`), so an image of the first round starts from the network's rest state, not
+    from the decaying tail of the image before it (which t_rest lets decay, Diehl & Cook
+    2015, Sec. 2.5); image k of a later round follows image k - batch in its copy.
+    """
     p = params_of(spec)
-    shown = with_samples(frozen(spec), x, record=Record())
-    return run(shown, target=target, seed=seed, dt=p.dt)
+    check_target(target)
+    x = check_images(x, spec.populations["in"].n)
+    if not len(x):
+        raise ValueError("record needs at least one image")
+    fz = frozen(spec)
+    copies = _copies(fz, len(x), batch)
+    shown = with_samples(fz, x, copies=copies, record=Record())
+    rec = run(shown, target=target, seed=seed, dt=p.dt)
+    return rec.in_sequence(float(p.period / second), len(x))

@@ -54,24 +54,20 @@ def cut(rec, populations=None, *, max_neurons: int = MAX_NEURONS, t_start_s: flo
     if max_neurons < 1 or not duration_s > 0:
         raise ValueError(f"need max_neurons >= 1 and duration_s > 0, got {max_neurons}, {duration_s}")
     times, indices, sizes = {}, {}, {}
-    if in_sequence:
+    if in_sequence:  # copy b runs during sample b: SpikeRecord.in_sequence with one round
         shown = max(1, min(rec.copies, int(np.floor(duration_s / rec.duration_s + 1e-9))))
-        length = shown * rec.duration_s
+        spikes = SpikeRecord({p: rec.times_s[p] for p in pops}, {p: rec.indices[p] for p in pops},
+                             {p: rec.n_neurons[p] for p in pops}, rec.duration_s, copies=rec.copies)
+        rec, t_start_s = spikes.in_sequence(rec.duration_s, shown), 0.0
+        length = rec.duration_s  # whole samples, the first even when longer than duration_s
     else:
         length = min(duration_s, rec.duration_s - t_start_s)
         if not length > 0:
             raise ValueError(f"t_start_s = {t_start_s} s is past the record's end ({rec.duration_s} s)")
     for p in pops:
-        t, i = rec.times_s[p], rec.indices[p]
-        if in_sequence:
-            n = rec.n_neurons[p] // rec.copies
-            copy, i = i // n, i % n
-            keep = copy < shown
-            t, i = t[keep] + copy[keep] * rec.duration_s, i[keep]  # copy b runs during sample b
-        else:
-            n = rec.n_neurons[p]
-            keep = (t >= t_start_s) & (t < t_start_s + length)
-            t, i = t[keep] - t_start_s, i[keep]
+        t, i, n = rec.times_s[p], rec.indices[p], rec.n_neurons[p]
+        keep = (t >= t_start_s) & (t < t_start_s + length)
+        t, i = t[keep] - t_start_s, i[keep]
         chosen = np.arange(min(n, max_neurons)) if neurons is None or p not in neurons \
             else np.asarray(neurons[p], dtype=np.int64)
         new = np.full(n, -1, dtype=np.int64)

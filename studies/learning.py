@@ -120,7 +120,8 @@ import numpy as np
 from . import ephys
 from .params import axis, param
 
-VERSION = 6  # 3: own initial weights; 4: similarity to the pixels; 5: converted RNN, energy; 6: spike records (studies.ephys)
+VERSION = 7  # 3: own initial weights; 4: similarity to the pixels; 5: converted RNN, energy; 6: spike records
+# (studies.ephys); 7: the STDP record runs its test digits as network copies (bio.stdp.record)
 
 TASKS = ("digits", "digit_rows")
 LEARNERS = ("ann", "converted", "surrogate", "stdp")

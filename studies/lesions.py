@@ -51,7 +51,7 @@ import numpy as np
 from . import trained
 from .params import axis
 
-VERSION = 3
+VERSION = 4  # 4: the STDP network's record runs its test digits as network copies (bio.stdp.record)
 
 DISORDERS = ("neurodegeneration", "alzheimer", "alzheimer_compensated", "schizophrenia", "epilepsy",
              "parkinson", "multiple_sclerosis", "stroke", "autism", "tinnitus")

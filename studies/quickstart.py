@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 
 TIMES_MS = (2, 4, 8, 16, 32, 50)
-STDP_RECORD = 5  # test digits the STDP network is recorded on (one after another) for quickstart_ephys
+VERSION = 2  # 2: the STDP record runs its test digits as network copies (bio.stdp.record)
+STDP_RECORD = 5  # test digits the STDP network is recorded on (laid out one after another) for quickstart_ephys
 
 
 @dataclass(frozen=True)

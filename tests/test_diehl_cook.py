@@ -11,7 +11,7 @@ from brian2 import Hz, mV, ms
 
 import bio
 from bio import lesion, stdp, synapses
-from bio.diehl_cook import DiehlCookParams, diehl_cook_spec, theta_mv, weights, with_samples
+from bio.diehl_cook import DiehlCookParams, diehl_cook_spec, frozen, theta_mv, weights, with_samples
 from bio.inputs import Spikes
 from bio.spec import Record
 
@@ -266,3 +266,26 @@ def test_a_tiny_network_learns_three_digit_classes(digits):
                       progress=False)
     labels = stdp.label(spec, train.x, train.y, target="numpy", seed=1)
     assert stdp.evaluate(spec, labels, test.x, test.y, target="numpy", seed=2) > 0.7
+
+
+def test_record_lays_the_copies_out_one_image_after_another(trained):
+    """bio.stdp.record runs the images as network copies and lays them out in sequence:
+    image k's spikes, per population and neuron, are those copy k % B saw in round k // B
+    (read off the raw run by SpikeRecord.sample_counts), in the window [k T, (k + 1) T)."""
+    spec, _, x, _ = trained
+    x = x[:5]
+    period = float(FAST.t_present + FAST.t_rest)  # seconds
+    seq = stdp.record(spec, x, seed=4, batch=2)  # 3 rounds of 2 copies, the last half empty
+    raw = bio.run(with_samples(frozen(spec), x, copies=2, record=Record()), target="numpy",
+                  seed=4, dt=FAST.dt)
+    assert seq.copies == 1 and seq.duration_s == pytest.approx(5 * period)
+    for pop in ("in", "exc", "inh"):
+        n = seq.n_neurons[pop]
+        assert raw.n_neurons[pop] == 2 * n
+        want = raw.sample_counts(pop, period, 3).reshape(6, n)[:5]  # (k, n): round k // 2, copy k % 2
+        np.testing.assert_array_equal(seq.sample_counts(pop, period, 5)[:, 0], want)
+        assert (np.diff(seq.times_s[pop]) >= 0).all()
+    assert seq.spike_counts("exc").sum() > 0
+    with pytest.raises(ValueError, match="spikes only"):
+        bio.run(with_samples(frozen(spec), x[:1], record=Record(final=("exc.theta",))),
+                target="numpy", dt=FAST.dt).in_sequence(period, 1)
