@@ -232,7 +232,7 @@ def plot(brunel, converted, learner, path: Path) -> None:
          [("sim_s", "simulation (binary's timer)"), ("wall_s", "whole run")]),
         (converted, "converted MLP 64-128-10, cython, 32 ms", "samples (copies in one run)",
          [("wall_s", "evaluate()")]),
-        (learner, f"STDP learner (Diehl & Cook), cython", "excitatory neurons",
+        (learner, "STDP learner (Diehl & Cook), cython", "excitatory neurons",
          [("per_sample_s", "per training sample")]),
     ]
     for col, (rows, title, xlabel, series) in enumerate(panels):

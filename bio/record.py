@@ -96,6 +96,13 @@ class SpikeRecord:
         if not period_s > 0 or int(n_samples) != n_samples or n_samples < 1:
             raise ValueError(f"need period_s > 0 and n_samples >= 1, got {period_s}, {n_samples}")
         b_all, times, indices, sizes = self.copies, {}, {}, {}
+        held = int(np.ceil(self.duration_s / period_s - 1e-9)) * b_all
+        if n_samples > held:
+            raise ValueError(f"the record holds {held} samples ({self.duration_s:g} s of {b_all} copies "
+                             f"at {period_s:g} s per sample), not {n_samples}")
+        split = {pop: size for pop, size in self.n_neurons.items() if size % b_all}
+        if split:
+            raise ValueError(f"population sizes must be multiples of the {b_all} copies, got {split}")
         for pop, size in self.n_neurons.items():
             n = size // b_all
             t, i = self.times_s[pop], self.indices[pop]

@@ -16,7 +16,8 @@
   (Sec. 2.5); use training data. `Labels.vote` turns counts into classes: the class
   whose labelled neurons have the highest mean count.
 - `predict`, `evaluate`: votes and accuracy on new images (never relabel).
-- `record`: every population's spikes while images are shown (one copy, plasticity off).
+- `record`: every population's spikes while images are shown once each (plasticity off),
+  laid out one after another as one network's record.
 """
 from __future__ import annotations
 
@@ -213,9 +214,9 @@ def record(spec: NetworkSpec, x, seed: int = 0, target: str = "numpy", batch: in
     [k * period, (k + 1) * period) of the record, its neurons numbered as in one network.
 
     The images run side by side as network copies (`batch` at a time, default as in
-    `responses`), so an image of the first round starts from the network's rest state, not
-    from the decaying tail of the image before it (which t_rest lets decay, Diehl & Cook
-    2015, Sec. 2.5); image k of a later round follows image k - batch in its copy.
+    `responses`: many images per time step, which is what makes this fast). bio.run resets
+    every copy's state at each image's onset and theta is frozen, so this is the run one
+    network shown the images in a row would make, with other Poisson draws.
     """
     p = params_of(spec)
     check_target(target)

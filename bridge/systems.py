@@ -305,7 +305,8 @@ class STDPSystem:
     labels: bio.stdp.Labels, the class each excitatory neuron stands for.
     label_split: the training data its neurons are relabelled on after retraining
             (None: the retraining split itself).
-    n_record: test samples shown one after another for the activity measures (0: none).
+    n_record: test samples whose spikes give the activity measures, laid out one after another
+            (bio.stdp.record; 0: none).
     """
 
     spec: object

@@ -739,8 +739,6 @@ def _energy(table, out_dir):
 def _ephys(table, out_dir):
     """One bio.analysis.ephys_figure per task and spiking learner, from the records the
     lowest seed's point of that task kept (studies.ephys)."""
-    from . import style
-
     paths = []
     for task in _tasks(table):
         recs, seed = ephys.stored(table, out_dir, task=task)

@@ -141,7 +141,8 @@ def _energy(system, score, test, n_in_sequence: int = 0) -> float:
     """Energy per test sample (bridge.energy, Horowitz 2014 costs): synaptic events of a spiking
     system from the spikes its evaluation recorded, multiply-accumulates of an ANN (dense count,
     so the same for any lesion). A record of one copy per test sample gives each sample's bill; a
-    record of n_in_sequence samples shown one after another in one network (the STDP network's)
+    record of n_in_sequence samples laid out one after another as one network's (the STDP network's,
+    bio.stdp.record)
     gives its whole bill over n_in_sequence, the rest between samples included. NaN when the
     evaluation kept no record."""
     from bridge import energy

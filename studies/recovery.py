@@ -33,7 +33,7 @@ from . import trained
 from .lesions import SYSTEM_LABELS, SYSTEM_STYLE
 from .params import axis
 
-VERSION = 3  # 3: the STDP network's record runs its test digits as network copies (bio.stdp.record)
+VERSION = 2
 SYSTEMS = ("ann", "stdp")
 
 

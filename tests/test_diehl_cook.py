@@ -289,3 +289,24 @@ def test_record_lays_the_copies_out_one_image_after_another(trained):
     with pytest.raises(ValueError, match="spikes only"):
         bio.run(with_samples(frozen(spec), x[:1], record=Record(final=("exc.theta",))),
                 target="numpy", dt=FAST.dt).in_sequence(period, 1)
+
+
+def test_in_sequence_refuses_what_it_cannot_lay_out():
+    """SpikeRecord.in_sequence: a population that is not B copies of one network, or more
+    samples than the record's rounds x copies hold, is an error, not a silent mislayout."""
+    from bio.record import SpikeRecord
+
+    # 2 rounds of 2 copies of 2 neurons: index 3 = copy 1 neuron 1, index 2 = copy 1 neuron 0
+    rec = SpikeRecord({"a": np.array([0.01, 0.25, 0.3])}, {"a": np.array([3, 0, 2])}, {"a": 4}, 0.4, copies=2)
+    seq = rec.in_sequence(0.2, 4)
+    # samples 1 (round 0, copy 1), 2 (round 1, copy 0) and 3 (round 1, copy 1) at 0.2, 0.4, 0.6 s
+    np.testing.assert_allclose(seq.times_s["a"], [0.21, 0.45, 0.7])
+    np.testing.assert_array_equal(seq.indices["a"], [1, 0, 0])
+    assert seq.n_neurons == {"a": 2} and seq.duration_s == pytest.approx(0.8)
+    with pytest.raises(ValueError, match="holds 4 samples"):
+        rec.in_sequence(0.2, 5)
+    odd = SpikeRecord({"a": np.array([0.01])}, {"a": np.array([4])}, {"a": 5}, 0.2, copies=2)
+    with pytest.raises(ValueError, match="multiples of the 2 copies"):
+        odd.in_sequence(0.2, 2)
+    with pytest.raises(ValueError, match="spikes only"):
+        SpikeRecord({}, {}, {}, 0.2, traces={"a.v": np.zeros((2, 1))}).in_sequence(0.2, 1)
