@@ -60,7 +60,8 @@ the spike record those points keep (studies.ephys: the first 200 neurons per pop
 at most 1 s after the transient).
 
 Sizes: full, one documented command (N_E = 5000, 1.5 s, g in 2..8 by 0.5, eta in
-0.5..4 by 0.5, cython; 116 simulations of 1-4 min each, ~3-4 h on one core, half that on two):
+0.5..4 by 0.5, cython; 112 points: 111 simulations, a median of 13 s each and up to 2 min, plus the
+mean-field grid; 53 min of compute, the elapsed_s of docs/results/brunel_phase.csv):
     brainbridge run brunel_phase --workers 2
 `--quick`: N_E = 2000, 1 s, g in {3,...,8} x eta in {0.5, 1, 2, 3, 4} (~10-15 min);
 TINY (the tests): 400 neurons with C_E = 100 and J = 1 mV (the paper's J C_E), numpy.

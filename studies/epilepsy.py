@@ -24,7 +24,7 @@ point; `summary` prints the numbers of a run):
   followed by post-ictal silence) and a tonic one (~150 Hz without end), with
   the detected episodes shaded.
 - `epilepsy_severity`, against severity with 95% bootstrap intervals over
-  seeds: no episode up to severity 0.3 (exploration: 0.4); recurring episodes
+  seeds: no episode up to severity 0.3; recurring episodes
   from 0.5 to 0.9, whose mean duration grows with severity (0.21, 0.31, 0.45,
   0.67, 1.3 s at 0.5-0.9: the adaptation current needed to end them grows as
   inhibition is lost) while their rate falls from 33-44 to 22 per minute
@@ -45,8 +45,8 @@ Both systems leave their healthy state between 30% and 50% loss of inhibition;
 only the spiking network, which has a slow negative feedback, ends its
 episodes on its own (the rate network has none: it stays saturated).
 
-Run-time: 10 s of network time runs in 6-8 s (cython); `--quick` (24 points)
-took ~35 min on two loaded cores, most of it waiting for the CPU.
+Run-time: `--quick` (24 points, the table docs/results/epilepsy.csv) took 15 min of compute
+in all, a median of 23 s per point (its elapsed_s column; cython).
 """
 from __future__ import annotations
 

@@ -35,8 +35,8 @@ both ends (at 10 Hz inputs 20% near 0 and 30% near g_max, a U-shaped
 histogram; at 20-40 Hz 59-73% near 0 and 16-7% near g_max), and the output
 rate rises only from 12 to 20 Hz while the input rate goes from 10 to 40 Hz,
 where the same neuron with its initial static weights goes from 2 to 550 Hz.
-At 10 Hz learning is slowest (the output rate was still creeping up, 11-13 Hz
-over the last 300 s); see the README's "What the studies found".
+At 10 Hz learning is slowest (the output rate was still creeping up at the end of
+the run); see the README's "What the studies found".
 `stdp_song2000_ephys` shows the output neuron's spike train at the end of the run (raster,
 rate, ISI distribution and CV) with STDP and with static weights at the lowest and highest
 input rate, from the spike record each point keeps (studies.ephys): the last
