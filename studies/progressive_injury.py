@@ -63,6 +63,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import trained
 from .params import axis, param
 
 VERSION = 1
@@ -103,7 +104,7 @@ def check(p: Params) -> None:
                          f"got {p.fractions}")
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=trained.KEEP)  # one per seed and setting: see studies.trained
 def healthy(channels: tuple[int, ...], batch_norm: bool, epochs: int, seed: int):
     """The CNN trained on the digit split of `seed` (cached: the four conditions of a seed
     share it). Returns an ann model in eval mode."""

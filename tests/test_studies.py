@@ -178,3 +178,20 @@ def test_learning_stream_cycles_through_the_split():
     assert len(s) == len(split) + 10
     first = s.x[: len(split)]
     assert len({row.tobytes() for row in first}) == len({row.tobytes() for row in split.x})
+
+
+def test_no_trained_system_cache_is_smaller_than_a_preset_seed_count():
+    """studies.trained: a worker meets the seeds in turn (the grid puts the seed innermost) and
+    every point asks for its seed's trained system, so an LRU cache holding fewer systems than
+    a study has seeds evicts exactly the one asked for next and retrains at every point (the
+    5-seed lesion study spent 40 s per STDP point on a cache of 4, 2 s with the system kept)."""
+    from studies import progressive_injury, trained
+
+    caches = {f: getattr(trained, f) for f in ("digits", "ann", "surrogate", "converted", "stdp")}
+    caches["progressive_injury.healthy"] = progressive_injury.healthy
+    most = max(len(preset.seeds) for name in studies.registry.names()
+               for preset in studies.registry.presets(studies.registry.load(name)).values())
+    assert most >= 5  # the lesion study's 5 seeds at least
+    small = {f: c.cache_parameters()["maxsize"] for f, c in caches.items()
+             if c.cache_parameters()["maxsize"] is not None and c.cache_parameters()["maxsize"] < most}
+    assert not small, (most, small)
