@@ -73,7 +73,7 @@ digits, mean over seeds; its table is docs/results/learning_quick.csv):
   digits, half the neurons lost costs every learner alike (0.86-0.88); half the
   synapses costs the STDP network most (0.44 against 0.62-0.72) and compensation
   recovers part of it (0.56); halving the gain (parkinson: twice the threshold distance)
-  silences the STDP network (0.05) and leaves the surrogate SNN untouched (1.01); delays and
+  silences the STDP network (0.05) and leaves the surrogate SNN untouched (1.00); delays and
   conduction block (multiple sclerosis) cost the converted SNN most among the
   supervised learners (0.77). On the rows, weakening the RNN's negative weights
   (epilepsy) takes it and its converted RNN to chance while pruning their weakest
