@@ -184,7 +184,7 @@ def test_no_trained_system_cache_is_smaller_than_a_preset_seed_count():
     """studies.trained: a worker meets the seeds in turn (the grid puts the seed innermost) and
     every point asks for its seed's trained system, so an LRU cache holding fewer systems than
     a study has seeds evicts exactly the one asked for next and retrains at every point (the
-    5-seed lesion study spent 40 s per STDP point on a cache of 4, 2 s with the system kept)."""
+    5-seed lesion study spent a median 41 s per STDP point on a cache of 4, 1.1 s with it kept)."""
     from studies import progressive_injury, trained
 
     caches = {f: getattr(trained, f) for f in ("digits", "ann", "surrogate", "converted", "stdp")}
