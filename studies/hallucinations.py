@@ -216,11 +216,8 @@ def point(p: Params, seed: int) -> dict:
     Returns per metric (detection, hallucination_rate, silence_confidence) a list of rows
     {"lesion", "recurrent_lost", "units_lost", "value"}.
     """
-    import torch
-
     from ann import word_stream as ws
 
-    torch.set_num_threads(1)
     net, stream = listener(p, seed)
     x, y = stream.sample(p.n_test, p.test_length, np.random.default_rng([seed, 99]))
     out: dict = {m: [] for m in METRICS}

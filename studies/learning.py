@@ -390,13 +390,10 @@ def _energy_pj(system, score, x) -> float:
 
 def point(p: Params, seed: int) -> dict:
     """One task and seed: every learner along the stream, then time course, similarity, robustness."""
-    import torch
-
     from bridge import compare, disorders
 
     from . import progress
 
-    torch.set_num_threads(1)
     ds = _data(p.task, seed)
     test = ds.test if not p.n_test else ds.test.subset(np.arange(min(p.n_test, len(ds.test))))
     seen = stream(ds.train, p.checkpoints[-1], seed)

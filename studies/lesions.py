@@ -110,11 +110,8 @@ def point(p: Params, seed: int) -> dict[str, float]:
     energy per sample, and (spiking systems) a cut of the spike record of its evaluation
     (studies.ephys: the network's own populations, not its inputs; copies that ran side by
     side laid one after another, at most 1 s)."""
-    import torch
-
     from bridge import disorders
 
-    torch.set_num_threads(1)
     if p.system not in FACTORIES:
         raise ValueError(f"unknown system {p.system!r}; choose one of: {', '.join(FACTORIES)}")
     system = FACTORIES[p.system](p, seed)

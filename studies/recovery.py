@@ -86,11 +86,8 @@ def _test_split(p: Params, seed: int):
 
 def point(p: Params, seed: int) -> dict[str, float]:
     """Lesion one system, retrain on `retrain_samples`; accuracy before, after lesion and after retraining."""
-    import torch
-
     from bridge import disorders
 
-    torch.set_num_threads(1)
     if p.system not in FACTORIES:
         raise ValueError(f"unknown system {p.system!r}; choose one of: {', '.join(FACTORIES)}")
     healthy = FACTORIES[p.system](p, seed)

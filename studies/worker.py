@@ -185,15 +185,36 @@ def _metrics(result) -> dict:
     return out
 
 
+@contextlib.contextmanager
+def one_torch_thread():
+    """torch on one intra-op thread inside the block, the caller's setting restored after.
+
+    A point's numbers must not depend on the machine it ran on: with several threads torch
+    splits its sums differently (a CNN trained 2 epochs on the digits ends with other weights
+    on 1 and on 2 threads, and retraining after injury amplifies that to points of accuracy),
+    so every point runs torch on one thread, whatever the cores or OMP_NUM_THREADS. Parallelism
+    comes from running points side by side (--workers, a Dask cluster).
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def execute_point(study: str, module_name: str, params, seed: int) -> dict:
-    """Run one point in this process; never raises for an error inside the study.
+    """Run one point in this process, torch on one thread (`one_torch_thread`); never raises
+    for an error inside the study.
 
     Returns {"status": "ok", "metrics": {...}} or {"status": "failed", "error",
     "traceback"}, plus elapsed_s, started_unix, worker, host, finished_utc and
     versions. A KeyboardInterrupt is not the point's error: it propagates.
     """
     module = importlib.import_module(module_name)
-    with _ONE_POINT_AT_A_TIME:
+    with _ONE_POINT_AT_A_TIME, one_torch_thread():
         started, start = time.time(), time.perf_counter()
         try:
             out = {"status": "ok", "metrics": _metrics(module.point(params, seed))}

@@ -411,3 +411,30 @@ def test_saved_files_do_not_depend_on_where_the_svg_was_drawn(tmp_path, monkeypa
     svg_w = float(re.search(rb'width="([\d.]+)pt"', local["f.svg"]).group(1))
     svg_h = float(re.search(rb'height="([\d.]+)pt"', local["f.svg"]).group(1))
     assert png_w / 200 == pytest.approx(svg_w / 72, abs=0.02) and png_h / 200 == pytest.approx(svg_h / 72, abs=0.02)
+
+
+def test_a_point_runs_torch_on_one_thread_and_leaves_the_callers_setting(tmp_path, monkeypatch):
+    """studies.worker.execute_point: torch sums in one order whatever the machine (a CNN trained
+    on 1 and on 2 threads ends with other weights), so a point sees one thread; the caller's
+    own setting is back afterwards, also when the point fails."""
+    import torch
+
+    from studies import worker
+
+    (tmp_path / "threadstudy.py").write_text(
+        "import torch\n"
+        "def point(params, seed):\n"
+        "    if seed < 0:\n"
+        "        raise RuntimeError('a failing point')\n"
+        "    return {'threads': float(torch.get_num_threads())}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        out = worker.execute_point("threads", "threadstudy", None, 0)
+        assert out["status"] == "ok" and out["metrics"]["threads"] == 1.0, out
+        assert torch.get_num_threads() == 2
+        assert worker.execute_point("threads", "threadstudy", None, -1)["status"] == "failed"
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
