@@ -51,7 +51,7 @@ digits, so the fractions at which accuracy breaks are not comparable, only the
 shape of the curves and the order of the conditions.
 
 Sizes: `brainbridge run progressive_injury` is the full study (5 seeds, 9
-steps to 90%, converted SNN on 200 test samples, cython; ~20-30 min on one core
+steps to 90%, converted SNN on 200 test samples, cython; 7 min of compute, 3.4 min on 2 workers
 plus a one-off Brian2 compilation); `--quick` uses 3 seeds, 5 steps to 80% and
 100 SNN test samples; TINY (the tests) 1 seed, 2 steps, a (4, 8) CNN, numpy.
 """
