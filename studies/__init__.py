@@ -49,7 +49,10 @@ or caching; the runner owns those. It defines:
 - `point(params, seed) -> dict[str, float]`: computes one point from the
   Params of that point and the seed (seed every random generator from it);
   returns a flat dict of named numbers (NaN allowed). An exception marks the
-  point failed; the runner records the traceback and goes on.
+  point failed; the runner records the traceback and goes on. Every point runs
+  torch on one thread (studies.worker.one_torch_thread: the same numbers on any
+  machine); optional `TORCH = False` says the points never use torch, so it is
+  not imported for them.
 - `figures(table, out_dir) -> list[Path]`: draws from the tidy table (columns:
   study, point, every parameter, seed, metric, value, elapsed_s, worker,
   brainbridge, brian2, torch, numpy, git); make figures with

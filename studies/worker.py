@@ -206,15 +206,17 @@ def one_torch_thread():
 
 
 def execute_point(study: str, module_name: str, params, seed: int) -> dict:
-    """Run one point in this process, torch on one thread (`one_torch_thread`); never raises
-    for an error inside the study.
+    """Run one point in this process, torch on one thread (`one_torch_thread`; a study whose
+    points never use torch may say so with a module attribute `TORCH = False`, and then torch
+    is not imported for it); never raises for an error inside the study.
 
     Returns {"status": "ok", "metrics": {...}} or {"status": "failed", "error",
     "traceback"}, plus elapsed_s, started_unix, worker, host, finished_utc and
     versions. A KeyboardInterrupt is not the point's error: it propagates.
     """
     module = importlib.import_module(module_name)
-    with _ONE_POINT_AT_A_TIME, one_torch_thread():
+    pinned = one_torch_thread() if getattr(module, "TORCH", True) else contextlib.nullcontext()
+    with _ONE_POINT_AT_A_TIME, pinned:
         started, start = time.time(), time.perf_counter()
         try:
             out = {"status": "ok", "metrics": _metrics(module.point(params, seed))}

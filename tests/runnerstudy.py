@@ -21,6 +21,7 @@ import numpy as np
 from studies import axis, param
 
 VERSION = 1
+TORCH = False  # plain Brian2: its points need no torch (studies.worker then does not import it)
 
 
 @dataclass(frozen=True)

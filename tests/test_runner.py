@@ -438,3 +438,19 @@ def test_a_point_runs_torch_on_one_thread_and_leaves_the_callers_setting(tmp_pat
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_study_that_says_it_needs_no_torch_does_not_import_it(tmp_path, monkeypatch):
+    """studies.worker: `TORCH = False` skips the one-thread pin and with it torch's import (a
+    few seconds in each fresh worker process of a plain-Brian2 study)."""
+    (tmp_path / "notorchstudy.py").write_text(
+        "import sys\nTORCH = False\n"
+        "def point(params, seed):\n"
+        "    return {'torch_loaded': float('torch' in sys.modules)}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    code = ("import sys; from studies import worker; "
+            "out = worker.execute_point('n', 'notorchstudy', None, 0); "
+            "print(out['status'], out['metrics']['torch_loaded'], 'torch' in sys.modules)")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert done.stdout.split() == ["ok", "0.0", "False"], (done.stdout, done.stderr[-2000:])
