@@ -2,7 +2,8 @@
 
 `make study` runs `brainbridge run quickstart` once `make setup` is done. This runs that
 command three times, each in a fresh process timed from start to exit, with the
-environment of a plain shell (no OMP_NUM_THREADS: torch uses every core, as for a user):
+environment of a plain shell (no OMP_NUM_THREADS, as for a user; the points run torch on one
+thread all the same, studies.worker.one_torch_thread):
 
 1. fresh machine: an empty per-user cache (BRAINBRIDGE_CACHE_DIR in a new temporary
    directory: no compiled Brian2 code) and a new results folder, i.e. a new user's first
