@@ -454,3 +454,25 @@ def test_a_study_that_says_it_needs_no_torch_does_not_import_it(tmp_path, monkey
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert done.stdout.split() == ["ok", "0.0", "False"], (done.stdout, done.stderr[-2000:])
+
+
+def test_premise_torch_training_depends_on_the_thread_count():
+    """Why studies.worker pins one thread: the same seed trained on 1 and on 2 torch threads
+    gives other weights (the sums are split differently), here a small CNN after one epoch
+    on 300 digits. If torch ever made this thread-invariant, the pin would be unneeded."""
+    import torch
+
+    from ann import data, models, train
+
+    sub = data.digits(seed=0).train.subset(np.arange(300))
+    before, weights = torch.get_num_threads(), []
+    try:
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            torch.manual_seed(0)
+            net = models.CNN(channels=(16, 32))
+            train.fit(net, sub, epochs=1, seed=0, progress=False, device="cpu")
+            weights.append(torch.cat([p.detach().flatten() for p in net.parameters()]))
+    finally:
+        torch.set_num_threads(before)
+    assert not torch.equal(weights[0], weights[1])
