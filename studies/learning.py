@@ -97,8 +97,9 @@ digits, mean over seeds; its table is docs/results/learning_quick.csv):
   keeps that spike record in records/<key>.npz (studies.ephys), so `brainbridge report
   learning` redraws the figure without simulating. After the stream the STDP network's
   excitatory layer fires a single spike per presentation (the winner of its
-  winner-take-all), while the converted SNN's hidden layer fires at 222 Hz on average
-  (median ISI 3 ms, mean CV 0.63).
+  winner-take-all), while the converted SNN's hidden layer fires at hundreds of Hz (the
+  figure's rate and ISI panels; docs/ keeps the table, not the records, so no number is
+  quoted here).
 
 The transfer panel of the former version (0-4 -> 5-9) is dropped: with four
 learners it costs a second STDP training per seed (about as long as the whole
