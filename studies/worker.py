@@ -190,8 +190,9 @@ def one_torch_thread():
     """torch on one intra-op thread inside the block, the caller's setting restored after.
 
     A point's numbers must not depend on the machine it ran on: with several threads torch
-    splits its sums differently (a CNN trained 2 epochs on the digits ends with other weights
-    on 1 and on 2 threads, and retraining after injury amplifies that to points of accuracy),
+    splits its sums differently (a small CNN trained one epoch on 300 digits ends with other
+    weights on 1 and on 2 threads, tests/test_runner.py; progressive_injury's retraining after
+    each injury step amplified that to up to 5 points of accuracy on single points),
     so every point runs torch on one thread, whatever the cores or OMP_NUM_THREADS. Parallelism
     comes from running points side by side (--workers, a Dask cluster).
     """
