@@ -22,7 +22,8 @@ This is the only code in the project that creates Brian2 objects. It
   acts one step later), or "layerwise" (below: a spike reaches every later population
   within the step it is fired, as discrete-time networks in torch compute it);
 - serves the numpy, cython and cpp_standalone targets (cython code that is not yet
-  in the cache compiles on every core at once: bio/compile_pool.py), seeds NumPy and Brian2,
+  in the cache compiles on every core at once: bio/compile_pool.py), seeds NumPy and Brian2
+  (a cpp_standalone program reads its seed when it starts: a new seed compiles nothing),
   gives each process its own standalone build slot, with one directory per network in it
   (reused by later runs, so unchanged code is not recompiled), and restores Brian2's
   preferences, device and clock afterwards;
@@ -624,7 +625,10 @@ def run(spec: NetworkSpec, duration=None, *, target: str = "numpy", seed: int | 
         b2.defaultclock.dt = dt
         if seed is not None:
             np.random.seed(seed)
-            b2.seed(seed)
+            if target == "cpp_standalone":
+                _seed_standalone(seed)
+            else:
+                b2.seed(seed)
         t0 = clock()
         net, groups, monitors, traces, built = _build(spec, lay)
         t1 = clock()
@@ -654,8 +658,9 @@ def run(spec: NetworkSpec, duration=None, *, target: str = "numpy", seed: int | 
             if keyed:
                 directory = program_dir(directory)
             _LAST["dir"] = directory
-            _standalone_build(directory, progress if lay.samples >= 2 else None, lay.samples,
-                              float(duration / second) / lay.samples, t0)
+            with _run_seed(seed):
+                _standalone_build(directory, progress if lay.samples >= 2 else None, lay.samples,
+                                  float(duration / second) / lay.samples, t0)
         t2 = clock()
         rec = _to_record(spec, lay, float(duration / second), groups, monitors, traces, built)
         if profile is not None:
@@ -780,6 +785,48 @@ def _progress_reporter(period) -> b2.NeuronGroup:
                            namespace={"bb_progress": bb_progress})
     group.run_regularly("reported = bb_progress(t)", dt=period, when="start", name=_name("progress", "write"))
     return group
+
+
+SEED_ENV = "BRAINBRIDGE_STANDALONE_SEED"
+
+
+def _seed_standalone(seed: int) -> None:
+    """Seed the cpp_standalone program's random generators when it starts, from the environment
+    variable SEED_ENV (`_run_seed` sets it to `seed`), as `brian2.seed(seed)` would: generator k
+    gets seed + k, at the same place in the program, so the draws are the same. Brian2 writes the
+    seed into main.cpp, so every new seed recompiled it (~3.5 s of a 4 s STDP training of 300
+    digits); now runs that differ only in their seed share one compiled program. A program
+    started without the variable stops and says so."""
+    threads = max(1, int(b2.prefs.devices.cpp_standalone.openmp_threads))
+    b2.get_device().insert_code("main", f"""
+    {{
+        const char* _bb_seed = std::getenv("{SEED_ENV}");
+        if (_bb_seed == nullptr) {{
+            std::cerr << "this program takes its random seed from the environment variable {SEED_ENV}" << std::endl;
+            return 2;
+        }}
+        const long _bb_seed_value = std::stol(_bb_seed);
+        for (int _i = 0; _i < {threads}; _i++)
+            brian::_random_generators[_i].seed(_bb_seed_value + _i);
+    }}""")
+
+
+@contextlib.contextmanager
+def _run_seed(seed: int | None):
+    """The environment the standalone program reads its seed from (`_seed_standalone`), set
+    while it runs and restored after."""
+    if seed is None:
+        yield
+        return
+    saved = os.environ.get(SEED_ENV)
+    os.environ[SEED_ENV] = str(int(seed))
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(SEED_ENV, None)
+        else:
+            os.environ[SEED_ENV] = saved
 
 
 def _standalone_build(directory: str, label: str | None, samples: int, period_s: float, since: float) -> None:

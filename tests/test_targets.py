@@ -188,6 +188,48 @@ def test_standalone_run_with_a_bar_keeps_its_spikes_and_its_program(reference, c
     assert {f: f.stat().st_mtime_ns for f in stamps} == stamps
 
 
+def poisson_network() -> NetworkSpec:
+    """20 Poisson sources at 50 Hz into 10 LIF neurons: every spike is a Brian2-side random draw."""
+    i, j = np.nonzero(np.ones((20, 10), bool))
+    return NetworkSpec(
+        {"in": Population(None, 20), "out": Population(neurons.LIF(), 10)},
+        {"in_out": Connection("in", "out", synapses.CurrentDelta(), i, j, np.full(len(i), 4e-3))},
+        inputs=[inputs.Rates("in", np.full(20, 50.0))])
+
+
+@pytest.mark.targets
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_standalone_seed_is_read_at_run_time_and_draws_as_brian2_seed(monkeypatch):
+    """cpp_standalone takes its seed when the program starts (bio.simulate._seed_standalone), so
+    a run with a new seed compiles nothing (Brian2's own `seed()` writes it into main.cpp, and the
+    STDP studies, which cycle through seeds, recompiled main.cpp at every point); the draws are
+    those of Brian2's own `seed()` with the same value, the reference, which is swapped in below."""
+    import brian2 as b2
+
+    from bio import simulate
+
+    def spikes(seed):
+        rec = bio.run(poisson_network(), 300 * ms, target="cpp_standalone", seed=seed)
+        return {pop: (rec.times_s[pop], rec.indices[pop]) for pop in rec.times_s}
+
+    first = spikes(3)
+    main = Path(simulate.last_build_dir()) / "main"
+    stamp = main.stat().st_mtime_ns
+    assert len(first["in"][0]) > 100  # ~300 expected: 20 sources x 50 Hz x 0.3 s
+    other, again = spikes(4), spikes(3)
+    assert main.stat().st_mtime_ns == stamp  # neither a new seed nor an old one compiled anything
+    assert not np.array_equal(other["in"][1], first["in"][1])
+    for pop in first:
+        np.testing.assert_array_equal(again[pop][0], first[pop][0])
+        np.testing.assert_array_equal(again[pop][1], first[pop][1])
+    monkeypatch.setattr(simulate, "_seed_standalone", b2.seed)  # Brian2's seed, compiled in
+    reference = spikes(3)
+    for pop in first:
+        np.testing.assert_array_equal(reference[pop][0], first[pop][0])
+        np.testing.assert_array_equal(reference[pop][1], first[pop][1])
+
+
 @pytest.mark.targets
 @pytest.mark.parametrize("target", ["numpy"] + SLOW_TARGETS)
 def test_lif_fi_curve_closed_form_on_every_target(target):
