@@ -26,10 +26,11 @@ see bio/brunel2000.py) for `duration_s` (Brian2, `target`), discards the first
     B  SI fast      q_fast >= q_fast_min (a fast global oscillation)
     D  SI slow      q_slow >= q_slow_min (a slow global oscillation)
     C  AI           otherwise
-  The thresholds are set between the paper's example states as our N_E = 2000
-  network shows them (`--quick`: C q_fast 35 and q_slow 6; B q_fast 207; D
-  q_slow 55), so the labels at the four example points are calibrated, not
-  predicted; the rest of the plane is the prediction. chi is reported but not used: in the denser
+  The thresholds are set between the paper's example states as our networks
+  show them (N_E = 5000, docs/results/brunel_phase.csv: C q_fast 49 and q_slow
+  14, B q_fast 261, D q_slow 125; C's q_slow lies close below its threshold of
+  15), so the labels at the four example points are calibrated, not predicted;
+  the rest of the plane is the prediction. chi is reported but not used: in the denser
   small network neurons share half their inputs, which lifts chi in every state
   (state C: 0.13 at N_E = 10000, 0.30 at 2000; docs/benchmarks.md), and chi
   stays low in fast-oscillating states whose neurons fire sparsely.

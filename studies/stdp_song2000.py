@@ -58,6 +58,8 @@ import numpy as np
 
 from .params import axis, param
 
+TORCH = False  # plain Brian2: its points never use torch (studies.worker does not import it)
+
 EDGE = 0.1  # "near 0" and "near g_max": the bottom and top 10% of [0, g_max]
 # the output neuron's spike train kept for stdp_song2000_ephys: one neuron, so ten seconds (a few
 # hundred ISIs at the paper's ~15 Hz) cost less than the usual 200 neurons x 1 s

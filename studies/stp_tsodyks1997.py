@@ -44,6 +44,8 @@ import numpy as np
 
 from .params import axis, param
 
+TORCH = False  # plain Brian2: its points never use torch (studies.worker does not import it)
+
 TAU_SYN_MS = 5.0  # decay of the postsynaptic current (CurrentExp default); only the jumps are read
 
 

@@ -47,6 +47,8 @@ import numpy as np
 
 from .params import axis, param
 
+TORCH = False  # plain Brian2: its points never use torch (studies.worker does not import it)
+
 HEADROOM = 4.0  # w_max / w0: the bound [0, w_max] stays out of reach of the protocol's changes
 W0_MV = 0.01    # the plastic synapses' initial weight (a 0.01 mV jump: far too small to matter)
 KICK_MV = 40.0  # the jump that makes the neuron fire on the next step (threshold 20 mV above rest)

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -454,6 +455,36 @@ def test_a_study_that_says_it_needs_no_torch_does_not_import_it(tmp_path, monkey
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert done.stdout.split() == ["ok", "0.0", "False"], (done.stdout, done.stderr[-2000:])
+
+
+def test_studies_that_say_they_need_no_torch_import_nothing_that_loads_it():
+    """A study with `TORCH = False` runs its points with torch unpinned (studies.worker), which is
+    right only if nothing it imports loads torch: it imports no torch, ann or bridge module, and
+    what it does import (bio, brian2, its sibling studies modules) loads no torch either."""
+    import ast
+
+    from studies import registry
+
+    light, everything = [], set()
+    for name in registry.names():
+        module = registry.load(name)
+        if getattr(module, "TORCH", True) or module.__package__ != "studies":  # not the tests' own
+            continue
+        light.append(name)
+        imported = set()
+        for node in ast.walk(ast.parse(Path(module.__file__).read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                imported.add(node.module.split(".")[0])
+            elif isinstance(node, ast.ImportFrom):  # from . import x / from .x import y
+                imported |= {f"studies.{node.module or a.name}" for a in node.names}
+        assert not imported & {"torch", "ann", "bridge"}, (name, imported)
+        everything |= imported
+    assert {"stdp_song2000", "stp_tsodyks1997", "triplet_pfister2006"} <= set(light), light
+    code = f"import sys, {', '.join(sorted(everything))}; print('torch' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "False", (code, done.stdout, done.stderr[-2000:])
 
 
 def test_premise_torch_training_depends_on_the_thread_count():
