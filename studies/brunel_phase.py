@@ -28,8 +28,9 @@ see bio/brunel2000.py) for `duration_s` (Brian2, `target`), discards the first
     C  AI           otherwise
   The thresholds are set between the paper's example states as our networks
   show them (N_E = 5000, docs/results/brunel_phase.csv: C q_fast 49 and q_slow
-  14, B q_fast 261, D q_slow 125; C's q_slow lies close below its threshold of
-  15), so the labels at the four example points are calibrated, not predicted;
+  14, B q_fast 261, D q_fast 71 and q_slow 125; C's q_slow and D's q_fast lie
+  close below their thresholds of 15 and 80), so the labels at the four example
+  points are calibrated, not predicted;
   the rest of the plane is the prediction. chi is reported but not used: in the denser
   small network neurons share half their inputs, which lifts chi in every state
   (state C: 0.13 at N_E = 10000, 0.30 at 2000; docs/benchmarks.md), and chi

@@ -457,34 +457,76 @@ def test_a_study_that_says_it_needs_no_torch_does_not_import_it(tmp_path, monkey
     assert done.stdout.split() == ["ok", "0.0", "False"], (done.stdout, done.stderr[-2000:])
 
 
-def test_studies_that_say_they_need_no_torch_import_nothing_that_loads_it():
-    """A study with `TORCH = False` runs its points with torch unpinned (studies.worker), which is
-    right only if nothing it imports loads torch: it imports no torch, ann or bridge module, and
-    what it does import (bio, brian2, its sibling studies modules) loads no torch either."""
+def _imports_of(module: str, root: Path) -> set[str]:
+    """Every module that `module` (a file of this repository) names in an import statement,
+    wherever the statement stands (module level or inside a function), relative ones resolved;
+    `from package import x` names package.x too when the package is bio or studies (x may be
+    a submodule)."""
     import ast
 
+    path = root / (module.replace(".", "/") + ".py")
+    if not path.exists():
+        path = root / module.replace(".", "/") / "__init__.py"
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                up = package.split(".")[:len(package.split(".")) - node.level + 1]
+                base = ".".join(up + ([node.module] if node.module else []))
+            found.add(base)
+            if base.split(".")[0] in ("bio", "studies"):  # the name may be one of our submodules
+                found |= {f"{base}.{a.name}" for a in node.names}
+    return found
+
+
+def test_studies_that_say_they_need_no_torch_import_nothing_that_loads_it():
+    """A study with `TORCH = False` runs its points with torch unpinned (studies.worker), which is
+    right only if nothing it may import loads torch. Followed through every import statement of
+    the study and of the repository modules it reaches (inside functions too): no torch, ann or
+    bridge module; `bio` loads its submodules on first use, so all of bio counts (the
+    import-linter contract keeps torch out of bio); and a fresh process that imports all of
+    them, external packages included, has not loaded torch."""
     from studies import registry
 
-    light, everything = [], set()
+    root = Path(__file__).resolve().parents[1]
+    ours = ("bio", "studies")
+    light, reached = [], set()
     for name in registry.names():
         module = registry.load(name)
         if getattr(module, "TORCH", True) or module.__package__ != "studies":  # not the tests' own
             continue
         light.append(name)
-        imported = set()
-        for node in ast.walk(ast.parse(Path(module.__file__).read_text())):
-            if isinstance(node, ast.Import):
-                imported |= {a.name.split(".")[0] for a in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.level == 0:
-                imported.add(node.module.split(".")[0])
-            elif isinstance(node, ast.ImportFrom):  # from . import x / from .x import y
-                imported |= {f"studies.{node.module or a.name}" for a in node.names}
-        assert not imported & {"torch", "ann", "bridge"}, (name, imported)
-        everything |= imported
+        todo = [module.__name__]
+        while todo:
+            current = todo.pop()
+            if current in reached:
+                continue
+            reached.add(current)
+            top = current.split(".")[0]
+            assert top not in ("torch", "ann", "bridge"), (name, current)
+            if top not in ours:
+                continue
+            file = root / (current.replace(".", "/") + ".py")
+            if not (file.exists() or (root / current.replace(".", "/") / "__init__.py").exists()):
+                reached.discard(current)  # `from package import name`: a name, not a module
+                continue
+            todo += sorted(_imports_of(current, root))
+            if current == "bio":
+                todo += [f"bio.{f.stem}" for f in (root / "bio").glob("*.py") if f.stem != "__init__"]
     assert {"stdp_song2000", "stp_tsodyks1997", "triplet_pfister2006"} <= set(light), light
-    code = f"import sys, {', '.join(sorted(everything))}; print('torch' in sys.modules)"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.stdout.strip() == "False", (code, done.stdout, done.stderr[-2000:])
+    assert "studies.ephys" in reached and "bio.analysis" in reached  # the walk went through
+    modules = sorted(m for m in reached if m != "__future__")
+    code = ("import importlib, sys\n"
+            f"for m in {modules!r}:\n"
+            "    importlib.import_module(m)\n"
+            "print('torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=root)
+    assert done.stdout.strip() == "False", (modules, done.stdout, done.stderr[-2000:])
 
 
 def test_premise_torch_training_depends_on_the_thread_count():

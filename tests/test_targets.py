@@ -209,16 +209,21 @@ def test_standalone_seed_is_read_at_run_time_and_draws_as_brian2_seed(monkeypatc
 
     from bio import simulate
 
+    builds = []
+
     def spikes(seed):
         rec = bio.run(poisson_network(), 300 * ms, target="cpp_standalone", seed=seed)
+        builds.append(simulate.last_build_dir())
         return {pop: (rec.times_s[pop], rec.indices[pop]) for pop in rec.times_s}
 
     first = spikes(3)
-    main = Path(simulate.last_build_dir()) / "main"
+    main = Path(builds[0]) / "main"
     stamp = main.stat().st_mtime_ns
     assert len(first["in"][0]) > 100  # ~300 expected: 20 sources x 50 Hz x 0.3 s
     other, again = spikes(4), spikes(3)
-    assert main.stat().st_mtime_ns == stamp  # neither a new seed nor an old one compiled anything
+    # neither a new seed nor an old one compiled anything: one program, in one directory, unchanged
+    assert builds == [builds[0]] * 3, builds
+    assert main.stat().st_mtime_ns == stamp
     assert not np.array_equal(other["in"][1], first["in"][1])
     for pop in first:
         np.testing.assert_array_equal(again[pop][0], first[pop][0])
