@@ -457,76 +457,37 @@ def test_a_study_that_says_it_needs_no_torch_does_not_import_it(tmp_path, monkey
     assert done.stdout.split() == ["ok", "0.0", "False"], (done.stdout, done.stderr[-2000:])
 
 
-def _imports_of(module: str, root: Path) -> set[str]:
-    """Every module that `module` (a file of this repository) names in an import statement,
-    wherever the statement stands (module level or inside a function), relative ones resolved;
-    `from package import x` names package.x too when the package is bio or studies (x may be
-    a submodule)."""
-    import ast
-
-    path = root / (module.replace(".", "/") + ".py")
-    if not path.exists():
-        path = root / module.replace(".", "/") / "__init__.py"
-    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            found |= {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                up = package.split(".")[:len(package.split(".")) - node.level + 1]
-                base = ".".join(up + ([node.module] if node.module else []))
-            found.add(base)
-            if base.split(".")[0] in ("bio", "studies"):  # the name may be one of our submodules
-                found |= {f"{base}.{a.name}" for a in node.names}
-    return found
-
-
 def test_studies_that_say_they_need_no_torch_import_nothing_that_loads_it():
     """A study with `TORCH = False` runs its points with torch unpinned (studies.worker), which is
-    right only if nothing it may import loads torch. Followed through every import statement of
-    the study and of the repository modules it reaches (inside functions too): no torch, ann or
-    bridge module; `bio` loads its submodules on first use, so all of bio counts (the
-    import-linter contract keeps torch out of bio); and a fresh process that imports all of
-    them, external packages included, has not loaded torch."""
+    right only if nothing it may import loads torch. grimp's import graph (as in
+    tests/test_architecture.py) follows every import statement the study reaches, inside
+    functions too: no torch, ann or bridge module among them; `bio` loads its submodules on first
+    use, so all of bio counts (the import-linter contract keeps torch out of bio); and a fresh
+    process that imports all of them, external packages included, has not loaded torch."""
+    import grimp
+
     from studies import registry
 
-    root = Path(__file__).resolve().parents[1]
-    ours = ("bio", "studies")
+    graph = grimp.build_graph("bio", "studies", include_external_packages=True)
     light, reached = [], set()
     for name in registry.names():
         module = registry.load(name)
         if getattr(module, "TORCH", True) or module.__package__ != "studies":  # not the tests' own
             continue
         light.append(name)
-        todo = [module.__name__]
-        while todo:
-            current = todo.pop()
-            if current in reached:
-                continue
-            reached.add(current)
-            top = current.split(".")[0]
-            assert top not in ("torch", "ann", "bridge"), (name, current)
-            if top not in ours:
-                continue
-            file = root / (current.replace(".", "/") + ".py")
-            if not (file.exists() or (root / current.replace(".", "/") / "__init__.py").exists()):
-                reached.discard(current)  # `from package import name`: a name, not a module
-                continue
-            todo += sorted(_imports_of(current, root))
-            if current == "bio":
-                todo += [f"bio.{f.stem}" for f in (root / "bio").glob("*.py") if f.stem != "__init__"]
+        upstream = graph.find_upstream_modules(module.__name__)
+        assert not {m.split(".")[0] for m in upstream} & {"torch", "ann", "bridge"}, (name, sorted(upstream))
+        reached |= upstream | {module.__name__}
     assert {"stdp_song2000", "stp_tsodyks1997", "triplet_pfister2006"} <= set(light), light
-    assert "studies.ephys" in reached and "bio.analysis" in reached  # the walk went through
-    modules = sorted(m for m in reached if m != "__future__")
+    assert "studies.ephys" in reached and "bio.simulate" in reached  # the graph went through
+    reached |= {m for m in graph.modules if m.startswith("bio.")}
     code = ("import importlib, sys\n"
-            f"for m in {modules!r}:\n"
+            f"for m in {sorted(reached)!r}:\n"
             "    importlib.import_module(m)\n"
             "print('torch' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                          cwd=root)
-    assert done.stdout.strip() == "False", (modules, done.stdout, done.stderr[-2000:])
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.stdout.strip() == "False", (sorted(reached), done.stdout, done.stderr[-2000:])
 
 
 def test_premise_torch_training_depends_on_the_thread_count():
