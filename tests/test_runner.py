@@ -468,7 +468,8 @@ def test_studies_that_say_they_need_no_torch_import_nothing_that_loads_it():
 
     from studies import registry
 
-    graph = grimp.build_graph("bio", "studies", include_external_packages=True)
+    # no cache: grimp keys it by file mtimes, and a file rewritten within one second was read stale
+    graph = grimp.build_graph("bio", "studies", include_external_packages=True, cache_dir=None)
     light, reached = [], set()
     for name in registry.names():
         module = registry.load(name)
