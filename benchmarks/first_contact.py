@@ -35,7 +35,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 PHASE_DONE = re.compile(r"^\[phase\] (.*) done in ([\d.]+) s$")
 COMPILED = re.compile(r"^(.*): built the network and compiled (\d+) "
-                      r"(Brian2 code modules|C\+\+ files of its standalone program) in (\d+) s")
+                      r"(Brian2 code modules|C\+\+ files of its standalone program)"
+                      r"(?:, took \d+ from the object cache)? in (\d+) s")
 ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # tqdm's cursor moves around the lines it writes
 TARGETS_S = {"fresh machine": 180.0, "again, new folder": 60.0, "again, same folder": 60.0}
 

@@ -553,6 +553,40 @@ def _reinit_standalone() -> None:
     device.reinit()
 
 
+OBJCACHE_ENV = "BRAINBRIDGE_OBJCACHE"  # "0": compile every object file anew (no bio.objcache)
+_OBJCACHE = {}  # (compiler, flags) -> salt; whether this process pruned the cache yet
+
+
+def objcache_dir() -> str:
+    """The machine-wide cache of standalone object files (bio.objcache), in `cache_root()`."""
+    return os.path.join(cache_root(), "objects")
+
+
+def _objcache_make_args() -> list[str]:
+    """make's arguments that route compilations through bio.objcache ([] when switched off by
+    $BRAINBRIDGE_OBJCACHE=0, or when the compiler cannot be asked what it targets)."""
+    import subprocess
+
+    from . import objcache
+
+    if os.environ.get(OBJCACHE_ENV, "1") == "0":
+        return []
+    compiler = os.environ.get("CXX", "g++")  # what Brian2's makefile would call
+    flags = tuple(b2.prefs.codegen.cpp.extra_compile_args_gcc)
+    key = (compiler, flags)
+    if key not in _OBJCACHE:
+        try:
+            _OBJCACHE[key] = objcache.salt(compiler, list(flags))
+        except (OSError, subprocess.CalledProcessError):
+            _OBJCACHE[key] = None
+        if not _OBJCACHE.get("pruned"):
+            objcache.prune(objcache_dir())
+            _OBJCACHE["pruned"] = True
+    if _OBJCACHE[key] is None:
+        return []
+    return [objcache.make_variable(compiler, objcache_dir(), _OBJCACHE[key])]
+
+
 @contextlib.contextmanager
 def _target(target: str, directory: str | None):
     """Select a target/device and restore Brian2's preferences, device and clock after."""
@@ -560,8 +594,9 @@ def _target(target: str, directory: str | None):
              list(b2.prefs.devices.cpp_standalone.extra_make_args_unix))
     if target == "cpp_standalone":
         b2.set_device("cpp_standalone", directory=directory, build_on_run=False)
-        # the machine is shared: two compile jobs, not make's unbounded -j
-        b2.prefs.devices.cpp_standalone.extra_make_args_unix = ["-j2"]
+        # the machine is shared: two compile jobs, not make's unbounded -j; and the compiler
+        # goes through the machine-wide object cache (bio.objcache)
+        b2.prefs.devices.cpp_standalone.extra_make_args_unix = ["-j2", *_objcache_make_args()]
     else:
         b2.prefs.codegen.target = target
     # Brian2's Network.run and the collection below each scan every object of the process
@@ -833,6 +868,11 @@ def _standalone_build(directory: str, label: str | None, samples: int, period_s:
     """Compile the cpp_standalone program in `directory` (make: only what changed) and run it.
     With a label, a bar over the samples, fed by `_progress_reporter`'s file while the program
     runs, and a note when the program was compiled (not when make found nothing to do)."""
+    from .objcache import LOG, read_log
+
+    log = os.path.join(directory, LOG)  # this build's compilations (bio.objcache), not the last one's
+    if os.path.exists(log):
+        os.remove(log)
     if label is None:
         b2.device.build(directory=directory, compile=True, run=True, debug=False, clean=False)
         return
@@ -846,12 +886,14 @@ def _standalone_build(directory: str, label: str | None, samples: int, period_s:
         started = time.time()
         b2.device.build(directory=directory, compile=True, run=False, debug=False, clean=False)
         if os.path.getmtime(binary) != before:
-            objs = [os.path.join(root, f) for root, _, files in os.walk(directory) for f in files
-                    if f.endswith(".o")]
-            fresh = sum(os.path.getmtime(f) >= started - 1 for f in objs)
-            tqdm.write(f"{label}: built the network and compiled {fresh} C++ files of its standalone program "
-                       f"in {time.perf_counter() - since:.0f} s (kept in the per-user cache: later runs "
-                       "recompile only what changed)", file=sys.stderr)
+            built = read_log(log)
+            if not os.path.exists(log):  # the object cache is off: the objects make rewrote
+                built["miss"] = sum(os.path.getmtime(os.path.join(root, f)) >= started - 1
+                                    for root, _, files in os.walk(directory) for f in files if f.endswith(".o"))
+            kept = f", took {built['hit']} from the object cache" if built["hit"] else ""
+            tqdm.write(f"{label}: built the network and compiled {built['miss']} C++ files of its standalone "
+                       f"program{kept} in {time.perf_counter() - since:.0f} s (kept in the per-user cache: "
+                       "later runs recompile only what changed)", file=sys.stderr)
         bar.set_description(label)
         reported = os.path.join(directory, PROGRESS_FILE)
         if os.path.exists(reported):

@@ -1,0 +1,125 @@
+"""bio.objcache: the machine-wide cache of cpp_standalone object files.
+
+The compiler wrapper on a two-line C++ file (no Brian2): a hit only where the compiler would see
+the same code with the same flags for the same target, and errors that reach the user as the
+compiler's own. Then a Brian2 program built in a second directory (another worker's slot, say)
+takes every object from the cache and links the same program, with the numpy target's spikes."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from brian2 import ms
+
+import bio
+from bio import inputs, neurons, objcache, synapses
+from bio.spec import Connection, NetworkSpec, Population
+
+GXX = os.environ.get("CXX", "g++")
+WRAPPER = [sys.executable, "-S", objcache.__file__]
+
+
+def _project(root: Path, value: int, flag: str = "-O2") -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "value.h").write_text(f"#define VALUE {value}\n")
+    (root / "f.cpp").write_text('#include "value.h"\nint f() { return VALUE; }\n')
+    return root
+
+
+def _compile(root: Path, cache: Path, salt: str, *flags: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*WRAPPER, str(cache), salt, GXX, "-c", *flags, "-I.", "f.cpp", "-o", "f.o"],
+                          cwd=root, capture_output=True, text=True)
+
+
+def _log(root: Path) -> list[str]:
+    return (root / objcache.LOG).read_text().split()[::2] if (root / objcache.LOG).exists() else []
+
+
+def test_same_code_and_flags_hit_anything_else_compiles(tmp_path):
+    cache, salt = tmp_path / "cache", objcache.salt(GXX, ["-O2"])
+    a, b = _project(tmp_path / "a", 1), _project(tmp_path / "b", 1)
+    assert _compile(a, cache, salt, "-O2").returncode == 0 and _log(a) == ["miss"]
+    assert _compile(b, cache, salt, "-O2").returncode == 0 and _log(b) == ["hit"]
+    assert (a / "f.o").read_bytes() == (b / "f.o").read_bytes()
+    # what the compiler would see changed (a header the source includes): compiled, not taken
+    c = _project(tmp_path / "c", 2)
+    assert _compile(c, cache, salt, "-O2").returncode == 0 and _log(c) == ["miss"]
+    assert (c / "f.o").read_bytes() != (a / "f.o").read_bytes()
+    # other flags, or another compiler/target (the salt): compiled
+    d = _project(tmp_path / "d", 1)
+    assert _compile(d, cache, salt, "-O0").returncode == 0 and _log(d) == ["miss"]
+    e = _project(tmp_path / "e", 1)
+    assert _compile(e, cache, "another-salt", "-O2").returncode == 0 and _log(e) == ["miss"]
+    assert len(list(cache.glob("*.o"))) == 4 and not list(cache.glob("*.tmp"))
+
+
+def test_compile_errors_and_other_calls_reach_the_compiler_unchanged(tmp_path):
+    cache = tmp_path / "cache"
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "f.cpp").write_text("int f() { return undeclared_name; }\n")
+    proc = _compile(bad, cache, "s", "-O2")
+    assert proc.returncode != 0 and "undeclared_name" in proc.stderr
+    assert not (bad / "f.o").exists() and not list(cache.glob("*.o"))
+    # a link (no -c) and make's dependency list (-MM) are not compilations: passed through
+    ok = _project(tmp_path / "ok", 3)
+    assert _compile(ok, cache, "s", "-O2").returncode == 0
+    (ok / "main.cpp").write_text("int f();\nint main() { return f() - 3; }\n")
+    assert subprocess.run([*WRAPPER, str(cache), "s", GXX, "-c", "main.cpp", "-o", "main.o"], cwd=ok).returncode == 0
+    link = subprocess.run([*WRAPPER, str(cache), "s", GXX, "main.o", "f.o", "-o", "prog"], cwd=ok)
+    assert link.returncode == 0 and subprocess.run([str(ok / "prog")]).returncode == 0
+    deps = subprocess.run([*WRAPPER, str(cache), "s", GXX, "-I.", "-MM", "f.cpp"], cwd=ok,
+                          capture_output=True, text=True)
+    assert deps.returncode == 0 and "value.h" in deps.stdout
+    assert _log(ok) == ["miss", "miss"]  # the two compilations; the link and -MM are not logged
+
+
+def test_salt_names_the_code_the_target_flags_select():
+    """-march=native is resolved to this machine's processor: two targets, two salts (a home
+    directory shared by machines of other processors never hands one the other's objects)."""
+    assert objcache.salt(GXX, ["-O3"]) == objcache.salt(GXX, ["-O3"])
+    assert objcache.salt(GXX, ["-march=x86-64"]) != objcache.salt(GXX, ["-march=x86-64-v3"])
+
+
+def test_prune_keeps_the_most_recently_used(tmp_path):
+    for k in range(5):
+        (tmp_path / f"{k}.o").write_bytes(b"x")
+        os.utime(tmp_path / f"{k}.o", (1000 + k, 1000 + k))
+    assert objcache.prune(str(tmp_path), keep=2) == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["3.o", "4.o"]
+    assert objcache.prune(str(tmp_path / "missing"), keep=2) == 0
+
+
+def _network() -> NetworkSpec:
+    rng = np.random.default_rng(3)
+    t, k = np.nonzero(rng.random((1000, 10)) < 0.01)
+    i, j = np.nonzero(np.ones((10, 5), bool))
+    return NetworkSpec({"in": Population(None, 10), "out": Population(neurons.LIF(), 5)},
+                       {"in_out": Connection("in", "out", synapses.CurrentDelta(), i, j, np.full(len(i), 6e-3))},
+                       inputs=[inputs.Spikes("in", t * 1e-4, k)])
+
+
+@pytest.mark.slow  # compiles one small program (~15 files) once
+@pytest.mark.timeout(600)
+def test_a_program_built_in_a_second_directory_compiles_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("BRAINBRIDGE_CACHE_DIR", str(tmp_path / "cache"))
+    reference = bio.run(_network(), 100 * ms, target="numpy")
+    assert reference.spike_counts("out").sum() > 0
+    records, dirs = [], [tmp_path / "slot-a", tmp_path / "slot-b"]
+    for d in dirs:
+        records.append(bio.run(_network(), 100 * ms, target="cpp_standalone", build_dir=str(d)))
+    first, second = (objcache.read_log(str(d / objcache.LOG)) for d in dirs)
+    assert first["miss"] >= 10 and first["hit"] == 0
+    assert second == {"hit": first["miss"], "miss": 0}
+    assert (dirs[0] / "main").read_bytes() == (dirs[1] / "main").read_bytes()
+    for rec in records:
+        np.testing.assert_array_equal(rec.indices["out"], reference.indices["out"])
+        np.testing.assert_allclose(rec.times_s["out"], reference.times_s["out"], rtol=0, atol=1e-9)
+    # $BRAINBRIDGE_OBJCACHE=0 switches it off: make is not told to route the compiler through it
+    from bio import simulate
+
+    assert any(a.startswith("CXX=") for a in simulate._objcache_make_args())
+    monkeypatch.setenv("BRAINBRIDGE_OBJCACHE", "0")
+    assert simulate._objcache_make_args() == []
