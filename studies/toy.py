@@ -45,6 +45,7 @@ class Params:
 TINY = Params(rate_in_hz=(5.0, 20.0), n_neurons=20, n_inputs=200, p_connect=0.5,
               duration_ms=200.0, seeds=(0, 1))
 QUICK = Params(duration_ms=500.0, n_neurons=50)
+TORCH = False  # plain Brian2: its points never use torch (studies.worker does not import it)
 
 def spec(p: Params, seed: int):
     """The network as a bio NetworkSpec: library LIF neurons (Gerstner et al. 2014, ch. 1:
