@@ -554,17 +554,22 @@ def _reinit_standalone() -> None:
 
 
 OBJCACHE_ENV = "BRAINBRIDGE_OBJCACHE"  # "0": compile every object file anew (no bio.objcache)
-_OBJCACHE = {}  # (compiler, flags) -> salt; whether this process pruned the cache yet
+_OBJCACHE = {}  # ("salt", compiler) -> bio.objcache.salt; whether this process pruned the cache yet
 
 
 def objcache_dir() -> str:
-    """The machine-wide cache of standalone object files (bio.objcache), in `cache_root()`."""
-    return os.path.join(cache_root(), "objects")
+    """This host's cache of standalone object files (bio.objcache), in `cache_root()`: a level per
+    host, as for the cython caches (studies/cache.py), so that a home directory shared by a
+    cluster's nodes keeps each processor's objects apart."""
+    import socket
+
+    host = re.sub(r"[^A-Za-z0-9_.-]", "_", socket.gethostname()) or "host"
+    return os.path.join(cache_root(), "objects", host)
 
 
 def _objcache_make_args() -> list[str]:
     """make's arguments that route compilations through bio.objcache ([] when switched off by
-    $BRAINBRIDGE_OBJCACHE=0, or when the compiler cannot be asked what it targets)."""
+    $BRAINBRIDGE_OBJCACHE=0, or when the compiler cannot be asked its version)."""
     import subprocess
 
     from . import objcache
@@ -572,11 +577,10 @@ def _objcache_make_args() -> list[str]:
     if os.environ.get(OBJCACHE_ENV, "1") == "0":
         return []
     compiler = os.environ.get("CXX", "g++")  # what Brian2's makefile would call
-    flags = tuple(b2.prefs.codegen.cpp.extra_compile_args_gcc)
-    key = (compiler, flags)
+    key = ("salt", compiler)
     if key not in _OBJCACHE:
         try:
-            _OBJCACHE[key] = objcache.salt(compiler, list(flags))
+            _OBJCACHE[key] = objcache.salt(compiler)
         except (OSError, subprocess.CalledProcessError):
             _OBJCACHE[key] = None
         if not _OBJCACHE.get("pruned"):
@@ -595,7 +599,7 @@ def _target(target: str, directory: str | None):
     if target == "cpp_standalone":
         b2.set_device("cpp_standalone", directory=directory, build_on_run=False)
         # the machine is shared: two compile jobs, not make's unbounded -j; and the compiler
-        # goes through the machine-wide object cache (bio.objcache)
+        # goes through the per-user object cache (bio.objcache)
         b2.prefs.devices.cpp_standalone.extra_make_args_unix = ["-j2", *_objcache_make_args()]
     else:
         b2.prefs.codegen.target = target

@@ -18,18 +18,21 @@ from bio import inputs, neurons, objcache, synapses
 from bio.spec import Connection, NetworkSpec, Population
 
 GXX = os.environ.get("CXX", "g++")
-WRAPPER = [sys.executable, "-S", objcache.__file__]
+WRAPPER = [sys.executable, "-I", "-S", objcache.__file__]
+# what Brian2's makefiles pass (brian2.codegen.cpp_prefs), the header in a folder of its own
+FLAGS = ("-w", "-O3", "-ffast-math", "-fno-finite-math-only", "-march=native", "-std=c++11", "-Iinc")
 
 
-def _project(root: Path, value: int, flag: str = "-O2") -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "value.h").write_text(f"#define VALUE {value}\n")
-    (root / "f.cpp").write_text('#include "value.h"\nint f() { return VALUE; }\n')
+def _project(root: Path, value: int) -> Path:
+    (root / "inc").mkdir(parents=True, exist_ok=True)
+    (root / "inc" / "value.h").write_text(f"#define VALUE {value}\n")
+    (root / "f.cpp").write_text('#include "value.h"\n#include <cmath>\n'
+                                'double f(double x) { return VALUE * std::exp(x) / (1.0 + x * x); }\n')
     return root
 
 
 def _compile(root: Path, cache: Path, salt: str, *flags: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*WRAPPER, str(cache), salt, GXX, "-c", *flags, "-I.", "f.cpp", "-o", "f.o"],
+    return subprocess.run([*WRAPPER, str(cache), salt, GXX, "-c", *flags, "f.cpp", "-o", "f.o"],
                           cwd=root, capture_output=True, text=True)
 
 
@@ -37,22 +40,40 @@ def _log(root: Path) -> list[str]:
     return (root / objcache.LOG).read_text().split()[::2] if (root / objcache.LOG).exists() else []
 
 
-def test_same_code_and_flags_hit_anything_else_compiles(tmp_path):
-    cache, salt = tmp_path / "cache", objcache.salt(GXX, ["-O2"])
+def test_a_miss_writes_the_compilers_object_and_only_the_same_inputs_hit(tmp_path):
+    cache, salt = tmp_path / "cache", objcache.salt(GXX)
     a, b = _project(tmp_path / "a", 1), _project(tmp_path / "b", 1)
-    assert _compile(a, cache, salt, "-O2").returncode == 0 and _log(a) == ["miss"]
-    assert _compile(b, cache, salt, "-O2").returncode == 0 and _log(b) == ["hit"]
-    assert (a / "f.o").read_bytes() == (b / "f.o").read_bytes()
+    assert _compile(a, cache, salt, *FLAGS).returncode == 0 and _log(a) == ["miss"]
+    # the object compiled through the cache is the compiler's own, byte for byte
+    direct = subprocess.run([GXX, "-c", *FLAGS, "f.cpp", "-o", "direct.o"], cwd=a)
+    assert direct.returncode == 0 and (a / "f.o").read_bytes() == (a / "direct.o").read_bytes()
+    assert _compile(b, cache, salt, *FLAGS).returncode == 0 and _log(b) == ["hit"]
+    assert (b / "f.o").read_bytes() == (a / "direct.o").read_bytes()
     # what the compiler would see changed (a header the source includes): compiled, not taken
     c = _project(tmp_path / "c", 2)
-    assert _compile(c, cache, salt, "-O2").returncode == 0 and _log(c) == ["miss"]
+    assert _compile(c, cache, salt, *FLAGS).returncode == 0 and _log(c) == ["miss"]
     assert (c / "f.o").read_bytes() != (a / "f.o").read_bytes()
-    # other flags, or another compiler/target (the salt): compiled
+    # other flags, or another compiler (the salt): compiled
     d = _project(tmp_path / "d", 1)
-    assert _compile(d, cache, salt, "-O0").returncode == 0 and _log(d) == ["miss"]
+    assert _compile(d, cache, salt, *FLAGS, "-O0").returncode == 0 and _log(d) == ["miss"]
     e = _project(tmp_path / "e", 1)
-    assert _compile(e, cache, "another-salt", "-O2").returncode == 0 and _log(e) == ["miss"]
+    assert _compile(e, cache, "another-salt", *FLAGS).returncode == 0 and _log(e) == ["miss"]
     assert len(list(cache.glob("*.o"))) == 4 and not list(cache.glob("*.tmp"))
+
+
+def test_a_kept_object_cut_short_is_compiled_again(tmp_path):
+    """A crash that lost unsynced data can leave a kept object empty or cut short: it is removed and
+    compiled again, never copied into a build (where make would then keep it)."""
+    cache, salt = tmp_path / "cache", objcache.salt(GXX)
+    a = _project(tmp_path / "a", 1)
+    assert _compile(a, cache, salt, *FLAGS).returncode == 0
+    (kept,) = cache.glob("*.o")
+    whole = kept.read_bytes()
+    for broken in (b"", whole[:3], whole[: len(whole) // 2], whole[:-1]):
+        kept.write_bytes(broken)
+        b = _project(tmp_path / f"b{len(broken)}", 1)
+        assert _compile(b, cache, salt, *FLAGS).returncode == 0 and _log(b) == ["miss"]
+        assert (b / "f.o").read_bytes() == whole and kept.read_bytes() == whole
 
 
 def test_compile_errors_and_other_calls_reach_the_compiler_unchanged(tmp_path):
@@ -61,26 +82,35 @@ def test_compile_errors_and_other_calls_reach_the_compiler_unchanged(tmp_path):
     bad.mkdir()
     (bad / "f.cpp").write_text("int f() { return undeclared_name; }\n")
     proc = _compile(bad, cache, "s", "-O2")
-    assert proc.returncode != 0 and "undeclared_name" in proc.stderr
+    assert proc.returncode != 0 and "f.cpp:1" in proc.stderr and "undeclared_name" in proc.stderr
     assert not (bad / "f.o").exists() and not list(cache.glob("*.o"))
-    # a link (no -c) and make's dependency list (-MM) are not compilations: passed through
+    # a link (no -c), make's dependency list (-MM) and flags that put more than the source's
+    # text into the object (-g: its path) are not cached: passed through
     ok = _project(tmp_path / "ok", 3)
-    assert _compile(ok, cache, "s", "-O2").returncode == 0
-    (ok / "main.cpp").write_text("int f();\nint main() { return f() - 3; }\n")
-    assert subprocess.run([*WRAPPER, str(cache), "s", GXX, "-c", "main.cpp", "-o", "main.o"], cwd=ok).returncode == 0
+    assert _compile(ok, cache, "s", "-Iinc").returncode == 0
+    (ok / "main.cpp").write_text("double f(double);\nint main() { return f(0.0) != 3.0; }\n")
+    assert subprocess.run([*WRAPPER, str(cache), "s", GXX, "-c", "-g", "main.cpp", "-o", "main.o"],
+                          cwd=ok).returncode == 0
     link = subprocess.run([*WRAPPER, str(cache), "s", GXX, "main.o", "f.o", "-o", "prog"], cwd=ok)
     assert link.returncode == 0 and subprocess.run([str(ok / "prog")]).returncode == 0
-    deps = subprocess.run([*WRAPPER, str(cache), "s", GXX, "-I.", "-MM", "f.cpp"], cwd=ok,
+    deps = subprocess.run([*WRAPPER, str(cache), "s", GXX, "-Iinc", "-MM", "f.cpp"], cwd=ok,
                           capture_output=True, text=True)
     assert deps.returncode == 0 and "value.h" in deps.stdout
-    assert _log(ok) == ["miss", "miss"]  # the two compilations; the link and -MM are not logged
+    assert _log(ok) == ["miss"]  # f.cpp; main.cpp (-g), the link and -MM went past the cache
 
 
-def test_salt_names_the_code_the_target_flags_select():
-    """-march=native is resolved to this machine's processor: two targets, two salts (a home
-    directory shared by machines of other processors never hands one the other's objects)."""
-    assert objcache.salt(GXX, ["-O3"]) == objcache.salt(GXX, ["-O3"])
-    assert objcache.salt(GXX, ["-march=x86-64"]) != objcache.salt(GXX, ["-march=x86-64-v3"])
+def test_target_resolves_march_native_and_make_gets_the_wrapper_whatever_the_path(tmp_path):
+    """-march=native is keyed as the processor it names here, so a cache shared by machines of
+    other processors never hands one the other's objects; and make, called as Brian2 calls it
+    (one shell command line), runs the wrapper from a cache folder with a space and a `$`."""
+    assert objcache._target(GXX, ["-O3", "-march=native"]) == objcache._target(GXX, ["-O3", "-march=native"])
+    assert objcache._target(GXX, ["-O3", "-march=native"]) != objcache._target(GXX, ["-O3"])
+    root = _project(tmp_path / "p", 1)
+    (root / "makefile").write_text("f.o: f.cpp\n\t$(CXX) -c -Iinc f.cpp -o f.o\n")
+    cache = tmp_path / "a $HOME b"
+    arg = objcache.make_variable(GXX, str(cache), objcache.salt(GXX))
+    assert os.system(f"cd {str(root)!r} && make -s {arg}") == 0
+    assert _log(root) == ["miss"] and len(list(cache.glob("*.o"))) == 1
 
 
 def test_prune_keeps_the_most_recently_used(tmp_path):
