@@ -37,6 +37,24 @@ from bio import diehl_cook, objcache, simulate, stdp  # noqa: E402
 
 REPEATS = 3
 CASES = ("off", "first", "second")
+# part 2: one fresh process per case, so that Brian2's in-memory module cache cannot serve it
+CYTHON_RUN = r"""
+import json, os, sys, time
+import brian2 as b2
+from ann import data
+from bio import diehl_cook, stdp
+b2.prefs.codegen.runtime.cython.cache_dir = sys.argv[1]
+if sys.argv[2] == "debug":  # a user who asks for debug information gets it: bio adds no -g0
+    b2.prefs.codegen.cpp.extra_compile_args_gcc = [*b2.prefs.codegen.cpp.extra_compile_args_gcc, "-g"]
+x = data.digits(seed=0).train.x[:20]
+spec = diehl_cook.diehl_cook_spec(n_exc=100, seed=0, plastic=False)
+t0, c0 = time.perf_counter(), os.times()
+counts = stdp.responses(spec, x, seed=1, target="cython")
+t1, c1 = time.perf_counter(), os.times()
+cpu = (c1.user + c1.system + c1.children_user + c1.children_system) - (c0.user + c0.system + c0.children_user + c0.children_system)
+sizes = [os.path.getsize(os.path.join(sys.argv[1], f)) for f in os.listdir(sys.argv[1]) if f.endswith(".so")]
+print(json.dumps(dict(wall_s=t1 - t0, cpu_s=cpu, modules=len(sizes), mb=sum(sizes) / 2**20, counts=counts.tolist())))
+"""
 
 
 def _build_counts(slot: str) -> dict:
@@ -81,6 +99,30 @@ def one(case: str, root: str, x, y) -> dict:
                 labels=np.asarray(labels.neuron).copy(), **files)
 
 
+def cython_cases() -> dict:
+    """{"bio": [...], "debug": [...]}: `stdp.responses` of the untrained network on 20 digits on
+    cython from an empty module cache, compiled in this process's child (no compile pool), with
+    bio's flags (-g0 after Python's -g) and with -g asked for; cases interleaved."""
+    import json
+    import subprocess
+
+    out = {"bio": [], "debug": []}
+    env = {**os.environ, "BRAINBRIDGE_COMPILE_JOBS": "1", "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
+    for r in range(REPEATS):
+        for case in out:
+            with tempfile.TemporaryDirectory(prefix="bb-cython-bench-") as cache:
+                proc = subprocess.run([sys.executable, "-c", CYTHON_RUN, cache, case], env=env,
+                                      capture_output=True, text=True)
+                if proc.returncode:
+                    raise RuntimeError(proc.stderr[-3000:])
+                res = json.loads(proc.stdout.strip().splitlines()[-1])
+            out[case].append(res)
+            print(f"repeat {r}: cython {case:<5} {res['wall_s']:5.1f} s wall, {res['cpu_s']:5.1f} s CPU, "
+                  f"{res['modules']} modules, {res['mb']:.1f} MB", flush=True)
+    return out
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.parse_args(argv)
@@ -105,6 +147,8 @@ def main(argv=None) -> int:
                     os.environ[simulate.CACHE_ENV] = saved
     same = all(np.array_equal(res["w"], rows["off"][0]["w"]) and np.array_equal(res["labels"], rows["off"][0]["labels"])
                for case in CASES for res in rows[case])
+    cy = cython_cases()
+    same_cy = all(res["counts"] == cy["bio"][0]["counts"] for case in cy for res in cy[case])
     seconds = time.perf_counter() - start
 
     def cell(case, key):
@@ -116,7 +160,7 @@ def main(argv=None) -> int:
     extra = [f / o - 1 for f, o in zip(total["first"], total["off"])]
     med = {c: float(np.median(total[c])) for c in CASES}
     lines = [
-        "# Object cache of cpp_standalone builds (bio.objcache)",
+        "# Compile cost: the object cache of cpp_standalone builds (bio.objcache)",
         "",
         f"Diehl & Cook (2015) network, 100 excitatory neurons: `stdp.train` on 20 digits, then "
         f"`stdp.label` (plasticity off: another program), cpp_standalone, each case in a fresh "
@@ -146,10 +190,36 @@ def main(argv=None) -> int:
         f"{med['first'] / med['off'] - 1:+.0%} (per repeat {', '.join(f'{e:+.0%}' for e in extra)}). "
         f"Learned weights and neuron labels identical in every case and repeat: {'yes' if same else 'NO'}.",
     ]
+    def cy_cell(case, key, fmt="{:.1f}"):
+        v = [res[key] for res in cy[case]]
+        return f"{fmt.format(np.median(v))} ({fmt.format(min(v))}-{fmt.format(max(v))})"
+
+    cpu_saved = [1 - b["cpu_s"] / d["cpu_s"] for b, d in zip(cy["bio"], cy["debug"])]
+    lines += [
+        "",
+        "## Debug information in cython modules",
+        "",
+        "The cython modules are compiled with Python's own CFLAGS first; a Python built from source "
+        "(as here) has `-g` there, and Brian2 adds no `-g0`. bio.simulate puts `-g0` last unless the "
+        "user's flags ask for `-g` (`_without_debug_info`). `stdp.responses` of the untrained network "
+        f"(plasticity off, 100 exc) on 20 digits, cython, from an empty module cache, each in a fresh "
+        f"process compiling in itself (`BRAINBRIDGE_COMPILE_JOBS=1`); {REPEATS} repeats, cases "
+        "interleaved; CPU = the process and the compilers it ran. Median (min-max).",
+        "",
+        "| flags | wall (s) | CPU (s) | modules | size of the modules (MB) |",
+        "|---|---|---|---|---|",
+        f"| bio's (`-g0` last) | {cy_cell('bio', 'wall_s')} | {cy_cell('bio', 'cpu_s')} | "
+        f"{cy['bio'][0]['modules']} | {cy_cell('bio', 'mb')} |",
+        f"| with `-g` asked for (as before) | {cy_cell('debug', 'wall_s')} | {cy_cell('debug', 'cpu_s')} | "
+        f"{cy['debug'][0]['modules']} | {cy_cell('debug', 'mb')} |",
+        "",
+        f"CPU saved by `-g0`: {np.median(cpu_saved):.0%} (per repeat {', '.join(f'{q:.0%}' for q in cpu_saved)}). "
+        f"Spike counts identical in every case and repeat: {'yes' if same_cy else 'NO'}.",
+    ]
     from _docs import write_section
     write_section("objcache", "\n".join(lines))
     print("wrote docs/benchmarks.md")
-    return 0 if same else 1
+    return 0 if same and same_cy else 1
 
 
 if __name__ == "__main__":

@@ -113,7 +113,7 @@ def _split(args: list[str]):
     """(source, object, the other flags) of a single-source `-c ... -o OBJECT` call, else None."""
     if "-c" not in args or args.count("-o") != 1 or any(a in ("-E", "-M", "-MM", "-MD", "-MMD") for a in args):
         return None
-    if any(a.startswith(UNCACHED) for a in args):
+    if any(a.startswith(UNCACHED) and a != "-g0" for a in args):  # -g0: no debug information
         return None
     i = args.index("-o")
     if i + 1 >= len(args):

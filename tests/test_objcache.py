@@ -20,7 +20,7 @@ from bio.spec import Connection, NetworkSpec, Population
 GXX = os.environ.get("CXX", "g++")
 WRAPPER = [sys.executable, "-I", "-S", objcache.__file__]
 # what Brian2's makefiles pass (brian2.codegen.cpp_prefs), the header in a folder of its own
-FLAGS = ("-w", "-O3", "-ffast-math", "-fno-finite-math-only", "-march=native", "-std=c++11", "-Iinc")
+FLAGS = ("-w", "-O3", "-ffast-math", "-fno-finite-math-only", "-march=native", "-std=c++11", "-g0", "-Iinc")
 
 
 def _project(root: Path, value: int) -> Path:
