@@ -569,12 +569,13 @@ def objcache_dir() -> str:
 
 def _objcache_make_args() -> list[str]:
     """make's arguments that route compilations through bio.objcache ([] when switched off by
-    $BRAINBRIDGE_OBJCACHE=0, or when the compiler cannot be asked its version)."""
+    $BRAINBRIDGE_OBJCACHE=0, off Linux, where objects are not ELF files the cache can check, or
+    when the compiler cannot be asked its version)."""
     import subprocess
 
     from . import objcache
 
-    if os.environ.get(OBJCACHE_ENV, "1") == "0":
+    if os.environ.get(OBJCACHE_ENV, "1") == "0" or not sys.platform.startswith("linux"):
         return []
     compiler = os.environ.get("CXX", "g++")  # what Brian2's makefile would call
     key = ("salt", compiler)
