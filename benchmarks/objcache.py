@@ -17,11 +17,18 @@ in this process; C++ files compiled/taken are counted from each build's objcache
 The learned weights of all three cases are compared: a build from the cache must learn
 exactly what a compiled one learns (the script fails otherwise).
 
+Part 2, debug information in cython modules: `stdp.responses` of the untrained network on
+cython from an empty module cache, each repeat in fresh processes, with bio's flags (`-g0`
+after Python's own `-g`, bio.simulate._without_debug_info) against `-g` asked for; wall time,
+CPU time (the process and the compilers it ran), size of the modules, and the spike counts,
+which must be identical.
+
     python benchmarks/objcache.py      (writes its section of docs/benchmarks.md)
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
@@ -73,25 +80,31 @@ def _build_counts(slot: str) -> dict:
     return out
 
 
-def one(case: str, root: str, x, y) -> dict:
-    """Train and label in a fresh slot under `root` with the cache as `case` says."""
-    slot = tempfile.mkdtemp(prefix=f"slot-{case}-", dir=root)
-    env = {simulate.STANDALONE_ENV: slot, simulate.OBJCACHE_ENV: "0" if case == "off" else "1"}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
+@contextlib.contextmanager
+def _environ(**values: str):
+    """os.environ with `values` set, restored after."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
     try:
-        spec = diehl_cook.diehl_cook_spec(n_exc=100, seed=0)
-        t0 = time.perf_counter()
-        trained = stdp.train(spec, x, seed=0, target="cpp_standalone", progress=False)
-        t1 = time.perf_counter()
-        labels = stdp.label(trained, x, y, seed=1, target="cpp_standalone")
-        t2 = time.perf_counter()
+        yield
     finally:
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def one(case: str, root: str, x, y) -> dict:
+    """Train and label in a fresh slot under `root` with the cache as `case` says."""
+    slot = tempfile.mkdtemp(prefix=f"slot-{case}-", dir=root)
+    with _environ(**{simulate.STANDALONE_ENV: slot, simulate.OBJCACHE_ENV: "0" if case == "off" else "1"}):
+        spec = diehl_cook.diehl_cook_spec(n_exc=100, seed=0)
+        t0 = time.perf_counter()
+        trained = stdp.train(spec, x, seed=0, target="cpp_standalone", progress=False)
+        t1 = time.perf_counter()
+        labels = stdp.label(trained, x, y, seed=1, target="cpp_standalone")
+        t2 = time.perf_counter()
     files = _build_counts(slot)
     if case == "off" and files["taken"]:
         raise RuntimeError("the cache was off but a build went through it")
@@ -131,20 +144,13 @@ def main(argv=None) -> int:
     rows = {c: [] for c in CASES}
     start = time.perf_counter()
     for r in range(REPEATS):
-        with tempfile.TemporaryDirectory(prefix="bb-objcache-bench-") as root:
-            saved = os.environ.get(simulate.CACHE_ENV)
-            os.environ[simulate.CACHE_ENV] = os.path.join(root, "cache")
-            try:
-                for case in CASES:
-                    res = one(case, root, x, y)
-                    rows[case].append(res)
-                    print(f"repeat {r}: {case:<6} train {res['train_s']:5.1f} s, label {res['label_s']:5.1f} s, "
-                          f"C++ files compiled {res['compiled']}, taken {res['taken']}", flush=True)
-            finally:
-                if saved is None:
-                    os.environ.pop(simulate.CACHE_ENV, None)
-                else:
-                    os.environ[simulate.CACHE_ENV] = saved
+        with tempfile.TemporaryDirectory(prefix="bb-objcache-bench-") as root, \
+                _environ(**{simulate.CACHE_ENV: os.path.join(root, "cache")}):
+            for case in CASES:
+                res = one(case, root, x, y)
+                rows[case].append(res)
+                print(f"repeat {r}: {case:<6} train {res['train_s']:5.1f} s, label {res['label_s']:5.1f} s, "
+                      f"C++ files compiled {res['compiled']}, taken {res['taken']}", flush=True)
     same = all(np.array_equal(res["w"], rows["off"][0]["w"]) and np.array_equal(res["labels"], rows["off"][0]["labels"])
                for case in CASES for res in rows[case])
     cy = cython_cases()
