@@ -17,11 +17,14 @@ in this process; C++ files compiled/taken are counted from each build's objcache
 The learned weights of all three cases are compared: a build from the cache must learn
 exactly what a compiled one learns (the script fails otherwise).
 
-Part 2, debug information in cython modules: `stdp.responses` of the untrained network on
-cython from an empty module cache, each repeat in fresh processes, with bio's flags (`-g0`
-after Python's own `-g`, bio.simulate._without_debug_info) against `-g` asked for; wall time,
-CPU time (the process and the compilers it ran), size of the modules, and the spike counts,
-which must be identical.
+Part 2, what bio changes in Brian2's cython modules: `stdp.responses` of the untrained
+network on cython from an empty module cache, each repeat in fresh processes, in three cases:
+  bio      bio's flags (`-g0` after Python's own `-g`, bio.simulate._without_debug_info) and
+           Cython directives (binding=False, bio.compile_pool.LEAN_DIRECTIVES);
+  binding  bio's flags, Cython's default directives (as before LEAN_DIRECTIVES);
+  debug    `-g` asked for and Cython's defaults (as Brian2 alone, before either);
+wall time, CPU time (the process and the compilers it ran), size of the modules, and the
+spike counts, which must be identical.
 
     python benchmarks/objcache.py      (writes its section of docs/benchmarks.md)
 """
@@ -49,8 +52,10 @@ CYTHON_RUN = r"""
 import json, os, sys, time
 import brian2 as b2
 from ann import data
-from bio import diehl_cook, stdp
+from bio import compile_pool, diehl_cook, stdp
 b2.prefs.codegen.runtime.cython.cache_dir = sys.argv[1]
+if sys.argv[2] in ("binding", "debug"):  # Cython's default directives
+    compile_pool.LEAN_DIRECTIVES = {}
 if sys.argv[2] == "debug":  # a user who asks for debug information gets it: bio adds no -g0
     b2.prefs.codegen.cpp.extra_compile_args_gcc = [*b2.prefs.codegen.cpp.extra_compile_args_gcc, "-g"]
 x = data.digits(seed=0).train.x[:20]
@@ -113,13 +118,13 @@ def one(case: str, root: str, x, y) -> dict:
 
 
 def cython_cases() -> dict:
-    """{"bio": [...], "debug": [...]}: `stdp.responses` of the untrained network on 20 digits on
-    cython from an empty module cache, compiled in this process's child (no compile pool), with
-    bio's flags (-g0 after Python's -g) and with -g asked for; cases interleaved."""
+    """{"bio": [...], "binding": [...], "debug": [...]}: `stdp.responses` of the untrained network
+    on 20 digits on cython from an empty module cache, compiled in this process's child (no
+    compile pool), in the three cases of the module docstring; cases interleaved."""
     import json
     import subprocess
 
-    out = {"bio": [], "debug": []}
+    out = {"bio": [], "binding": [], "debug": []}
     env = {**os.environ, "BRAINBRIDGE_COMPILE_JOBS": "1", "OMP_NUM_THREADS": "1",
            "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
     for r in range(REPEATS):
@@ -131,7 +136,7 @@ def cython_cases() -> dict:
                     raise RuntimeError(proc.stderr[-3000:])
                 res = json.loads(proc.stdout.strip().splitlines()[-1])
             out[case].append(res)
-            print(f"repeat {r}: cython {case:<5} {res['wall_s']:5.1f} s wall, {res['cpu_s']:5.1f} s CPU, "
+            print(f"repeat {r}: cython {case:<7} {res['wall_s']:5.1f} s wall, {res['cpu_s']:5.1f} s CPU, "
                   f"{res['modules']} modules, {res['mb']:.1f} MB", flush=True)
     return out
 
@@ -200,26 +205,35 @@ def main(argv=None) -> int:
         v = [res[key] for res in cy[case]]
         return f"{fmt.format(np.median(v))} ({fmt.format(min(v))}-{fmt.format(max(v))})"
 
-    cpu_saved = [1 - b["cpu_s"] / d["cpu_s"] for b, d in zip(cy["bio"], cy["debug"])]
+    def saved(case, against):
+        q = [1 - a["cpu_s"] / b["cpu_s"] for a, b in zip(cy[case], cy[against])]
+        return f"{np.median(q):.0%} (per repeat {', '.join(f'{v:.0%}' for v in q)})"
+
     lines += [
         "",
-        "## Debug information in cython modules",
+        "## What bio changes in cython modules: debug information, Cython function objects",
         "",
         "The cython modules are compiled with Python's own CFLAGS first; a Python built from source "
         "(as here) has `-g` there, and Brian2 adds no `-g0`. bio.simulate puts `-g0` last unless the "
-        "user's flags ask for `-g` (`_without_debug_info`). `stdp.responses` of the untrained network "
+        "user's flags ask for `-g` (`_without_debug_info`). And bio compiles Brian2's modules with the "
+        "Cython directive binding=False (`bio.compile_pool.LEAN_DIRECTIVES`): each module's `main` is a "
+        "plain builtin function, and Cython writes no function type of its own into every module. "
+        "`stdp.responses` of the untrained network "
         f"(plasticity off, 100 exc) on 20 digits, cython, from an empty module cache, each in a fresh "
         f"process compiling in itself (`BRAINBRIDGE_COMPILE_JOBS=1`); {REPEATS} repeats, cases "
         "interleaved; CPU = the process and the compilers it ran. Median (min-max).",
         "",
-        "| flags | wall (s) | CPU (s) | modules | size of the modules (MB) |",
+        "| flags, directives | wall (s) | CPU (s) | modules | size of the modules (MB) |",
         "|---|---|---|---|---|",
-        f"| bio's (`-g0` last) | {cy_cell('bio', 'wall_s')} | {cy_cell('bio', 'cpu_s')} | "
+        f"| bio's (`-g0` last, binding=False) | {cy_cell('bio', 'wall_s')} | {cy_cell('bio', 'cpu_s')} | "
         f"{cy['bio'][0]['modules']} | {cy_cell('bio', 'mb')} |",
-        f"| with `-g` asked for (as before) | {cy_cell('debug', 'wall_s')} | {cy_cell('debug', 'cpu_s')} | "
-        f"{cy['debug'][0]['modules']} | {cy_cell('debug', 'mb')} |",
+        f"| `-g0` last, Cython's defaults | {cy_cell('binding', 'wall_s')} | {cy_cell('binding', 'cpu_s')} | "
+        f"{cy['binding'][0]['modules']} | {cy_cell('binding', 'mb')} |",
+        f"| `-g` asked for, Cython's defaults (Brian2 alone) | {cy_cell('debug', 'wall_s')} | "
+        f"{cy_cell('debug', 'cpu_s')} | {cy['debug'][0]['modules']} | {cy_cell('debug', 'mb')} |",
         "",
-        f"CPU saved by `-g0`: {np.median(cpu_saved):.0%} (per repeat {', '.join(f'{q:.0%}' for q in cpu_saved)}). "
+        f"CPU saved by binding=False: {saved('bio', 'binding')}; by `-g0`: {saved('binding', 'debug')}; "
+        f"by both: {saved('bio', 'debug')}. "
         f"Spike counts identical in every case and repeat: {'yes' if same_cy else 'NO'}.",
     ]
     from _docs import write_section

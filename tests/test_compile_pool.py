@@ -54,6 +54,9 @@ def tiny():
     return NetworkSpec({"cells": Population(cell, 10, i_ext_amp=drive)}, {})
 
 
+CYFUNCTION = b"cython_function_or_method"  # the type's name, in every module built with binding=True
+
+
 def _modules(cache: Path) -> dict[str, float]:
     return {p.name: p.stat().st_mtime for p in cache.glob("_cython_magic_*.so")}
 
@@ -89,6 +92,8 @@ def test_the_pool_builds_the_modules_brian2_loads(built):
     # without debug information, although Python's own CFLAGS ask for it where Python was built
     # from source (-g; bio.simulate puts -g0 last): a fifth of the size, ~15% less compiling
     assert not [m for m in modules if b".debug_info" in (cache / m).read_bytes()]
+    # built with binding=False (compile_pool.LEAN_DIRECTIVES): no Cython function type in them
+    assert not [m for m in modules if CYFUNCTION in (cache / m).read_bytes()]
     counts = [int(c) for c in first[0].split()[1:]]
     assert counts == sorted(counts) and counts[-1] > counts[0] > 0  # stronger drive, more spikes
 
@@ -122,6 +127,9 @@ def test_a_failing_pool_leaves_brian2_compiling_here(built, tmp_path, monkeypatc
         b2.prefs.codegen.runtime.cython.cache_dir = old
     assert compiling.modules == 1  # only the missing module went to the pool, which failed
     assert (cache / missing).exists()  # Brian2 compiled it here instead
+    assert CYFUNCTION not in (cache / missing).read_bytes()  # here too with LEAN_DIRECTIVES
+    from Cython.Compiler import Options
+    assert Options.get_directive_defaults()["binding"] is True  # Cython's default, outside the block
     reference = bio.run(tiny(), 50 * b2.ms, target="numpy")
     assert np.array_equal(rec.spike_counts("cells"), reference.spike_counts("cells"))
 
