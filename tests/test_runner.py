@@ -10,7 +10,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -137,18 +136,18 @@ def test_slots_are_never_shared_between_processes(tmp_path):
 def test_second_run_into_a_new_folder_does_not_compile_again(tmp_path):
     """Compile once per machine: a second `brainbridge run` (a fresh process, so Brian2's
     in-memory cache is empty) into a new --out loads the cython modules the first run
-    compiled into the per-user cache: no new file appears there and no module is rebuilt.
-    (A network of few code objects, drive=current: what is tested is where they go.)"""
-    env = runnerstudy.env(tmp_path / "cache")
+    compiled into the per-user cache: no new file appears there, no module is rebuilt, and
+    none is built anywhere else (a HOME of its own would show Brian2's default cache).
+    (A network of few code objects, drive=current: what is tested is where they go. Whether
+    the second run is also faster is a matter of the machine's load: not timed here.)"""
+    env = {**runnerstudy.env(tmp_path / "cache"), "HOME": str(tmp_path / "home")}
     sets = ["target=cython", "seeds=0", "rate_in_hz=20", "drive=current"]
 
     def run(out):
-        start = time.perf_counter()
         proc = subprocess.run(runnerstudy.cli("run", "fake", "--out", str(tmp_path / out),
                                               "--no-progress", "--set", *sets),
                               env=env, capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, proc.stderr
-        return time.perf_counter() - start
 
     def files():
         root = tmp_path / "cache"
@@ -156,14 +155,14 @@ def test_second_run_into_a_new_folder_does_not_compile_again(tmp_path):
         return {p.relative_to(root): p.stat().st_mtime_ns for p in root.rglob("*")
                 if p.is_file() and not p.name.endswith(".lock")}
 
-    first = run("first")
+    run("first")
     compiled = files()
     modules = [p for p in compiled if p.suffix == ".so"]
     assert len(modules) >= 3, compiled  # the network's code objects were compiled
     assert all(p.parts[:2] == ("brian", cache.brian_root(".").name) for p in modules)
-    second = run("second")
+    run("second")
     assert files() == compiled  # nothing compiled, nothing rewritten
-    assert second < first / 3, (first, second)
+    assert sorted(tmp_path.rglob("*.so")) == sorted(tmp_path / "cache" / p for p in modules)  # nor elsewhere
     first_table = pd.read_csv(tmp_path / "first" / "results.csv")
     second_table = pd.read_csv(tmp_path / "second" / "results.csv")
     pd.testing.assert_frame_equal(_values(first_table), _values(second_table))
