@@ -14,7 +14,13 @@ the repeat (`$BRAINBRIDGE_CACHE_DIR` in a temporary folder):
   second the cache on, another slot (another worker on the same machine): files taken.
 Times are the wall time of `stdp.train` and of `stdp.label` (build, compile, run, read back),
 in this process; C++ files compiled/taken are counted from each build's objcache.log.
-The learned weights of all three cases are compared: a build from the cache must learn
+Then two workers that start the same work at the same moment, each in a process and a slot of
+its own, from an empty cache of their own:
+  together off  $BRAINBRIDGE_OBJCACHE=0: both compile every file;
+  together on   the cache on: a file one of them is compiling, the other waits for and takes
+                (the key's lock, bio.objcache._claimed);
+timed from starting both processes until both are done, imports included.
+The learned weights of all cases are compared: a build from the cache must learn
 exactly what a compiled one learns (the script fails otherwise).
 
 Part 2, what bio changes in Brian2's cython modules: `stdp.responses` of the untrained
@@ -47,6 +53,22 @@ from bio import diehl_cook, objcache, simulate, stdp  # noqa: E402
 
 REPEATS = 3
 CASES = ("off", "first", "second")
+TOGETHER = ("off", "on")
+# two of these at once: one worker's train + label in a slot of its own (argv: slot, a file for
+# the weights and labels), cache as the environment says
+TOGETHER_RUN = r"""
+import sys, time
+import numpy as np
+from ann import data
+from bio import diehl_cook, stdp
+ds = data.digits(seed=0)
+x, y = ds.train.x[:20], ds.train.y[:20]
+t0 = time.perf_counter()
+trained = stdp.train(diehl_cook.diehl_cook_spec(n_exc=100, seed=0), x, seed=0, target="cpp_standalone",
+                     progress=False)
+labels = stdp.label(trained, x, y, seed=1, target="cpp_standalone")
+np.savez(sys.argv[2], w=trained.connections["in_exc"].w, labels=np.asarray(labels.neuron), s=time.perf_counter() - t0)
+"""
 # part 2: one fresh process per case, so that Brian2's in-memory module cache cannot serve it
 CYTHON_RUN = r"""
 import json, os, sys, time
@@ -117,6 +139,33 @@ def one(case: str, root: str, x, y) -> dict:
                 labels=np.asarray(labels.neuron).copy(), **files)
 
 
+def together(case: str, root: str) -> dict:
+    """Two processes train and label at once, each in a fresh slot, from an empty cache of their
+    own under `root`, with the cache as `case` says."""
+    import subprocess
+
+    cache = tempfile.mkdtemp(prefix=f"cache-together-{case}-", dir=root)
+    env = {**os.environ, "BRAINBRIDGE_COMPILE_JOBS": "1", "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+           simulate.CACHE_ENV: cache, simulate.OBJCACHE_ENV: "0" if case == "off" else "1"}
+    slots = [tempfile.mkdtemp(prefix=f"slot-together-{case}-{k}-", dir=root) for k in range(2)]
+    outs = [os.path.join(root, f"together-{case}-{k}.npz") for k in range(2)]
+    t0 = time.perf_counter()
+    procs = [subprocess.Popen([sys.executable, "-c", TOGETHER_RUN, slot, out],
+                              env={**env, simulate.STANDALONE_ENV: slot}, stderr=subprocess.PIPE, text=True)
+             for slot, out in zip(slots, outs)]
+    errors = [p.communicate()[1] for p in procs]
+    wall = time.perf_counter() - t0
+    for p, err in zip(procs, errors):
+        if p.returncode:
+            raise RuntimeError(err[-3000:])
+    res = [np.load(out) for out in outs]
+    counts = [_build_counts(slot) for slot in slots]
+    return dict(wall_s=wall, own_s=[float(r["s"]) for r in res], w=[r["w"] for r in res],
+                labels=[r["labels"] for r in res], compiled=sum(c["compiled"] for c in counts),
+                taken=sum(c["taken"] for c in counts))
+
+
 def cython_cases() -> dict:
     """{"bio": [...], "binding": [...], "debug": [...]}: `stdp.responses` of the untrained network
     on 20 digits on cython from an empty module cache, compiled in this process's child (no
@@ -147,6 +196,7 @@ def main(argv=None) -> int:
     ds = data.digits(seed=0)
     x, y = ds.train.x[:20], ds.train.y[:20]
     rows = {c: [] for c in CASES}
+    both = {c: [] for c in TOGETHER}
     start = time.perf_counter()
     for r in range(REPEATS):
         with tempfile.TemporaryDirectory(prefix="bb-objcache-bench-") as root, \
@@ -156,8 +206,16 @@ def main(argv=None) -> int:
                 rows[case].append(res)
                 print(f"repeat {r}: {case:<6} train {res['train_s']:5.1f} s, label {res['label_s']:5.1f} s, "
                       f"C++ files compiled {res['compiled']}, taken {res['taken']}", flush=True)
+            for case in TOGETHER:
+                res = together(case, root)
+                both[case].append(res)
+                print(f"repeat {r}: together {case:<3} {res['wall_s']:5.1f} s until both were done "
+                      f"(each {', '.join(f'{v:.1f}' for v in res['own_s'])} s), C++ files compiled "
+                      f"{res['compiled']}, taken {res['taken']}", flush=True)
     same = all(np.array_equal(res["w"], rows["off"][0]["w"]) and np.array_equal(res["labels"], rows["off"][0]["labels"])
                for case in CASES for res in rows[case])
+    same = same and all(np.array_equal(w, rows["off"][0]["w"]) and np.array_equal(lab, rows["off"][0]["labels"])
+                        for case in TOGETHER for res in both[case] for w, lab in zip(res["w"], res["labels"]))
     cy = cython_cases()
     same_cy = all(res["counts"] == cy["bio"][0]["counts"] for case in cy for res in cy[case])
     seconds = time.perf_counter() - start
@@ -193,13 +251,33 @@ def main(argv=None) -> int:
         f"{med['second']:.1f} s (medians), **{np.median(ratios):.1f}x** faster (per repeat "
         f"{', '.join(f'{q:.1f}x' for q in ratios)}): at 20 digits the builds are most of the time; a "
         f"longer run gains the same seconds, a smaller share. The second slot builds after the first "
-        f"has finished, as a later worker or study does; workers that start at once each compile. "
+        f"has finished, as a later worker or study does. "
         f"The labelling program of the first slot takes {rows['first'][0]['taken']} of its files from "
         f"the training program's (the others differ: Brian2 writes the number of network copies into "
         f"the code). What the cache costs where it holds nothing yet (first slot against cache off: "
         f"preprocessing each file to key it): {med['first']:.1f} s against {med['off']:.1f} s, "
         f"{med['first'] / med['off'] - 1:+.0%} (per repeat {', '.join(f'{e:+.0%}' for e in extra)}). "
         f"Learned weights and neuron labels identical in every case and repeat: {'yes' if same else 'NO'}.",
+    ]
+    tw = {c: [res["wall_s"] for res in both[c]] for c in TOGETHER}
+    t_ratio = [o / n for o, n in zip(tw["off"], tw["on"])]
+    lines += [
+        "",
+        "Two workers that start the same train + label at the same moment (each a process and a "
+        "slot of its own, an empty cache of their own; seconds from starting both until both are "
+        "done, imports included; C++ files of both together):",
+        "",
+        "| case | both done (s) | C++ files compiled | taken from the cache |",
+        "|---|---|---|---|",
+    ] + [f"| {name} | {np.median(tw[c]):.1f} ({min(tw[c]):.1f}-{max(tw[c]):.1f}) | {both[c][0]['compiled']} | "
+         f"{both[c][0]['taken']} |"
+         for c, name in (("off", "cache off: each compiles every file"),
+                         ("on", "cache on: a file the other is compiling is waited for and taken"))] + [
+        "",
+        f"With the cache on, the pair is done **{np.median(t_ratio):.1f}x** sooner (per repeat "
+        f"{', '.join(f'{q:.1f}x' for q in t_ratio)}): the second of two processes that miss one "
+        f"file waits for the first's compilation (`bio.objcache._claimed`, a lock per file) instead "
+        f"of compiling it on the same two cores.",
     ]
     def cy_cell(case, key, fmt="{:.1f}"):
         v = [res[key] for res in cy[case]]

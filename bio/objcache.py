@@ -18,7 +18,9 @@ A hit copies the kept object (~0.1 s, mostly the preprocessing, against ~0.5 s t
 miss compiles the preprocessed text (gcc writes from it, byte for byte, the object it writes from
 the source) and keeps a copy, synced under a temporary name and then renamed, so that processes
 racing on one key never see part of a file; a kept object that is not a whole ELF file (a crash
-that lost unsynced data) is removed and compiled again. Every other call (make's `-MM`
+that lost unsynced data) is removed and compiled again. A miss holds the key's lock file while
+it compiles (`_claimed`): a second process that needs the same object meanwhile (two workers
+that start one network at once) waits for it and takes it instead of compiling it too. Every other call (make's `-MM`
 dependencies, the link, flags that put more than the text into the object: `UNCACHED`) goes to
 the compiler unchanged, and any failure of the cache's own work falls back to compiling. One
 line per compilation in the build directory's `objcache.log` ("hit" or "miss", then the source)
@@ -29,12 +31,15 @@ Run as a script by make (stdlib only; -I -S: no site-packages, nothing of bio/ o
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 LOG = "objcache.log"  # in the directory make runs in (the program's build directory)
 KEPT_OBJECTS = 4000  # at most this many objects (~20-200 kB each); least recently used go first
@@ -44,6 +49,7 @@ SOURCES = (".cpp", ".cc", ".cxx")  # C++ only: a C file would need the C driver'
 UNCACHED = ("@", "-specs", "-fplugin", "--coverage", "-fprofile", "-ftest-coverage", "-S",
             "-save-temps", "-g")
 ELF = b"\x7fELF"
+WAIT_S = 600.0  # longest wait for another process's compilation of a key; then compile it here
 
 
 def salt(compiler: str) -> str:
@@ -88,10 +94,11 @@ def prune(cache_dir: str, keep: int = KEPT_OBJECTS) -> int:
         return 0
     entries.sort(key=lambda e: e.stat().st_mtime, reverse=True)
     for e in entries[keep:]:
-        try:
-            os.remove(e.path)
-        except FileNotFoundError:
-            pass
+        for path in (e.path, e.path[:-2] + ".lock"):  # the object and its key's lock file
+            try:
+                os.remove(path)
+            except FileNotFoundError:
+                pass
     return len(entries) - keep
 
 
@@ -168,6 +175,36 @@ def _kept(path: str) -> bool:
     return ok
 
 
+@contextlib.contextmanager
+def _claimed(kept: str, cache_dir: str):
+    """Hold the lock file of the key `kept` (an exclusive flock on KEY.lock) for the block.
+
+    A second process that misses the same key meanwhile waits here until the first has kept
+    the object, then finds it. The lock only saves work: where it cannot be had (no lock file,
+    a wait over WAIT_S) the block runs anyway and both compile, as without it; a holder that
+    dies releases it with its file descriptors."""
+    fd = None
+    try:
+        os.makedirs(cache_dir, exist_ok=True)
+        fd = os.open(kept[:-2] + ".lock", os.O_CREAT | os.O_RDWR, 0o644)
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+    except OSError:
+        pass
+    try:
+        yield
+    finally:
+        if fd is not None:
+            os.close(fd)  # releases the lock
+
+
 def _keep(obj: str, kept: str, cache_dir: str) -> None:
     """Copy the object just compiled into the cache: written whole and synced under a temporary
     name, then renamed, so a reader never sees part of it."""
@@ -204,26 +241,35 @@ def main(argv: list[str]) -> int:
     h.update("\0".join(flags).encode() + b"\0\0")
     h.update(pre.stdout)
     kept = os.path.join(cache_dir, h.hexdigest() + ".o")
-    if _kept(kept):
-        try:
-            shutil.copyfile(kept, obj)
-        except OSError:
-            pass
-        else:
-            try:
-                os.utime(kept)  # recently used: kept by prune()
-            except OSError:  # another user's cache entry, say: still a hit
-                pass
-            _log("hit", source)
+    if _taken(kept, obj, source):
+        return 0
+    with _claimed(kept, cache_dir):
+        if _taken(kept, obj, source):  # kept by the process this one waited for
             return 0
-    # compiled from the preprocessed text rather than preprocessed again (~0.08 s a file): gcc
-    # writes the same object byte for byte (its line markers name the source and headers)
-    rc = subprocess.run([compiler, "-c", *flags, "-x", "c++-cpp-output", "-", "-o", obj],
-                        input=pre.stdout).returncode
-    if rc == 0:
-        _log("miss", source)
-        _keep(obj, kept, cache_dir)
+        # compiled from the preprocessed text rather than preprocessed again (~0.08 s a file): gcc
+        # writes the same object byte for byte (its line markers name the source and headers)
+        rc = subprocess.run([compiler, "-c", *flags, "-x", "c++-cpp-output", "-", "-o", obj],
+                            input=pre.stdout).returncode
+        if rc == 0:
+            _log("miss", source)
+            _keep(obj, kept, cache_dir)
     return rc
+
+
+def _taken(kept: str, obj: str, source: str) -> bool:
+    """Copy the kept object to `obj` if there is a whole one (a hit); whether it was."""
+    if not _kept(kept):
+        return False
+    try:
+        shutil.copyfile(kept, obj)
+    except OSError:
+        return False
+    try:
+        os.utime(kept)  # recently used: kept by prune()
+    except OSError:  # another user's cache entry, say: still a hit
+        pass
+    _log("hit", source)
+    return True
 
 
 if __name__ == "__main__":

@@ -99,6 +99,23 @@ def test_compile_errors_and_other_calls_reach_the_compiler_unchanged(tmp_path):
     assert _log(ok) == ["miss"]  # f.cpp; main.cpp (-g), the link and -MM went past the cache
 
 
+def test_two_processes_that_miss_one_key_at_once_compile_it_once(tmp_path):
+    """Two workers that start one network at the same moment: the second waits for the first's
+    compilation of a file (the key's lock, objcache._claimed) and takes its object instead of
+    compiling it too. A compiler that takes 2 s a file makes the two overlap."""
+    slow = tmp_path / "slow-g++"
+    slow.write_text(f'#!/bin/sh\ncase "$*" in *c++-cpp-output*) sleep 2;; esac\nexec {GXX} "$@"\n')
+    slow.chmod(0o755)
+    cache, salt = tmp_path / "cache", objcache.salt(str(slow))
+    roots = [_project(tmp_path / name, 1) for name in ("a", "b")]
+    procs = [subprocess.Popen([*WRAPPER, str(cache), salt, str(slow), "-c", *FLAGS, "f.cpp", "-o", "f.o"],
+                              cwd=root) for root in roots]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    assert sorted(_log(root)[0] for root in roots) == ["hit", "miss"]
+    assert (roots[0] / "f.o").read_bytes() == (roots[1] / "f.o").read_bytes()
+    assert len(list(cache.glob("*.o"))) == 1
+
+
 def test_target_resolves_march_native_and_make_gets_the_wrapper_whatever_the_path(tmp_path):
     """-march=native is keyed as the processor it names here, so a cache shared by machines of
     other processors never hands one the other's objects; and make, called as Brian2 calls it
@@ -116,9 +133,10 @@ def test_target_resolves_march_native_and_make_gets_the_wrapper_whatever_the_pat
 def test_prune_keeps_the_most_recently_used(tmp_path):
     for k in range(5):
         (tmp_path / f"{k}.o").write_bytes(b"x")
+        (tmp_path / f"{k}.lock").touch()  # its key's lock file (objcache._claimed) goes with it
         os.utime(tmp_path / f"{k}.o", (1000 + k, 1000 + k))
     assert objcache.prune(str(tmp_path), keep=2) == 3
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["3.o", "4.o"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["3.lock", "3.o", "4.lock", "4.o"]
     assert objcache.prune(str(tmp_path / "missing"), keep=2) == 0
 
 
