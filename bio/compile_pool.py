@@ -418,10 +418,11 @@ def parallel_compile():
         return type(self)._bb_run_block(self, block)
 
     with _LOCK:
+        if _DEPTH[0] == 0:  # first, so that a failure here leaves nothing half set
+            _OUTSIDE[:] = [_lean_directives()]
         _DEPTH[0] += 1
         if _DEPTH[0] == 1:
             _ACTIVE[:] = [Compiling()]
-            _OUTSIDE[:] = [_lean_directives()]
             CythonCodeObject._bb_compile_block = CythonCodeObject.compile_block
             CythonCodeObject._bb_run_block = CythonCodeObject.run_block
             CythonCodeObject._bb_compile = CythonCodeObject.compile

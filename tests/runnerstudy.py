@@ -79,8 +79,11 @@ def point(p: Params, seed: int) -> dict[str, float]:
             lif = b2.NeuronGroup(p.n_neurons, "dv/dt = drive - v / (20*ms) : volt\n"
                                               "n_all : 1\nn_counted : 1",
                                  threshold="v > 20*mV", method="exact", name="lif",
-                                 reset="v = 0*mV; n_all += 1; n_counted += int(t >= warmup)",
-                                 namespace={"ms": ms, "mV": mV, "drive": drive, "warmup": p.warmup_ms * ms})
+                                 # t/ms against warmup_ms: the very comparison made of the
+                                 # monitor's times below (at a spike on the boundary step,
+                                 # t >= warmup can round the other way)
+                                 reset="v = 0*mV; n_all += 1; n_counted += int(t/ms >= warmup_ms)",
+                                 namespace={"ms": ms, "mV": mV, "drive": drive, "warmup_ms": p.warmup_ms})
             b2.Network(lif).run(p.duration_ms * ms, namespace={})
             counted, total = float(np.sum(lif.n_counted[:])), float(np.sum(lif.n_all[:]))
         else:
