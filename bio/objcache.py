@@ -84,12 +84,23 @@ def make_variable(compiler: str, cache_dir: str, salt_value: str) -> str:
 
 
 def prune(cache_dir: str, keep: int = KEPT_OBJECTS) -> int:
-    """Remove all but the `keep` most recently used objects (a hit refreshes an object's mtime).
-    Returns how many it removed."""
+    """Remove all but the `keep` most recently used objects (a hit refreshes an object's mtime),
+    with their keys' lock files, and the lock files of keys that never got an object (a failed
+    compilation) once they are older than any wait. Returns how many objects it removed."""
     try:
-        entries = [e for e in os.scandir(cache_dir) if e.name.endswith(".o")]
+        listed = list(os.scandir(cache_dir))
     except FileNotFoundError:
         return 0
+    names = {e.name for e in listed}
+    stale = time.time() - WAIT_S
+    for e in listed:
+        if e.name.endswith(".lock") and e.name[:-5] + ".o" not in names:
+            try:
+                if e.stat().st_mtime < stale:
+                    os.remove(e.path)
+            except FileNotFoundError:
+                pass
+    entries = [e for e in listed if e.name.endswith(".o")]
     if len(entries) <= keep:
         return 0
     entries.sort(key=lambda e: e.stat().st_mtime, reverse=True)

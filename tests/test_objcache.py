@@ -7,6 +7,7 @@ takes every object from the cache and links the same program, with the numpy tar
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -137,6 +138,14 @@ def test_prune_keeps_the_most_recently_used(tmp_path):
         os.utime(tmp_path / f"{k}.o", (1000 + k, 1000 + k))
     assert objcache.prune(str(tmp_path), keep=2) == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["3.lock", "3.o", "4.lock", "4.o"]
+    # the lock file of a key that never got an object (its compilation failed): removed once it is
+    # older than any wait for it, kept before (a compilation may hold it)
+    (tmp_path / "failed.lock").touch()
+    (tmp_path / "compiling.lock").touch()
+    old = time.time() - objcache.WAIT_S - 60
+    os.utime(tmp_path / "failed.lock", (old, old))
+    assert objcache.prune(str(tmp_path), keep=2) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["3.lock", "3.o", "4.lock", "4.o", "compiling.lock"]
     assert objcache.prune(str(tmp_path / "missing"), keep=2) == 0
 
 
