@@ -22,8 +22,8 @@ module's `main` is a builtin function rather than a Cython function object, whic
 Brian2 calls alike, and g++ has ~20% less to compile.
 
 Nothing about the simulation changes: Brian2 then loads the module it would have
-built itself, less that function type. Any failure in the pool (a missing compiler, a process
-that cannot start) falls back to Brian2 compiling that module in this process,
+built itself, less that function type. Any failure in the pool (a missing compiler,
+a process that cannot start) falls back to Brian2 compiling that module in this process,
 which reports the error as it always does. The pool processes run this module
 (`python -m bio.compile_pool`), never the caller's script, so a script without
 an `if __name__ == "__main__"` guard is not run again.

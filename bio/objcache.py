@@ -20,9 +20,10 @@ the source) and keeps a copy, synced under a temporary name and then renamed, so
 racing on one key never see part of a file; a kept object that is not a whole ELF file (a crash
 that lost unsynced data) is removed and compiled again. A miss holds the key's lock file while
 it compiles (`_claimed`): a second process that needs the same object meanwhile (two workers
-that start one network at once) waits for it and takes it instead of compiling it too. Every other call (make's `-MM`
-dependencies, the link, flags that put more than the text into the object: `UNCACHED`) goes to
-the compiler unchanged, and any failure of the cache's own work falls back to compiling. One
+that start one network at once) waits for it and takes it instead of compiling it too. Every
+other call (make's `-MM` dependencies, the link, flags that put more than the text into the
+object: `UNCACHED`) goes to the compiler unchanged, and any failure of the cache's own work
+falls back to compiling. One
 line per compilation in the build directory's `objcache.log` ("hit" or "miss", then the source)
 lets a build report what it compiled. $BRAINBRIDGE_OBJCACHE=0 switches the cache off.
 
