@@ -23,9 +23,9 @@ it compiles (`_claimed`): a second process that needs the same object meanwhile 
 that start one network at once) waits for it and takes it instead of compiling it too. Every
 other call (make's `-MM` dependencies, the link, flags that put more than the text into the
 object: `UNCACHED`) goes to the compiler unchanged, and any failure of the cache's own work
-falls back to compiling. One
-line per compilation in the build directory's `objcache.log` ("hit" or "miss", then the source)
-lets a build report what it compiled. $BRAINBRIDGE_OBJCACHE=0 switches the cache off.
+falls back to compiling. One line per compilation in the build directory's `objcache.log`
+("hit" or "miss", then the source) lets a build report what it compiled.
+$BRAINBRIDGE_OBJCACHE=0 switches the cache off.
 
 Run as a script by make (stdlib only; -I -S: no site-packages, nothing of bio/ on sys.path,
 ~20 ms); imported by bio.simulate for `salt`, `make_variable`, `prune` and `read_log`.
