@@ -139,14 +139,20 @@ def one(case: str, root: str, x, y) -> dict:
                 labels=np.asarray(labels.neuron).copy(), **files)
 
 
+def _child_env() -> dict:
+    """The environment of a measured child process: this checkout importable, one compile job
+    (no compile pool) and one BLAS thread, as in this process."""
+    return {**os.environ, "BRAINBRIDGE_COMPILE_JOBS": "1", "OMP_NUM_THREADS": "1",
+            "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
+
+
 def together(case: str, root: str) -> dict:
     """Two processes train and label at once, each in a fresh slot, from an empty cache of their
     own under `root`, with the cache as `case` says."""
     import subprocess
 
     cache = tempfile.mkdtemp(prefix=f"cache-together-{case}-", dir=root)
-    env = {**os.environ, "BRAINBRIDGE_COMPILE_JOBS": "1", "OMP_NUM_THREADS": "1",
-           "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    env = {**_child_env(),
            simulate.CACHE_ENV: cache, simulate.OBJCACHE_ENV: "0" if case == "off" else "1"}
     slots = [tempfile.mkdtemp(prefix=f"slot-together-{case}-{k}-", dir=root) for k in range(2)]
     outs = [os.path.join(root, f"together-{case}-{k}.npz") for k in range(2)]
@@ -174,8 +180,7 @@ def cython_cases() -> dict:
     import subprocess
 
     out = {"bio": [], "binding": [], "debug": []}
-    env = {**os.environ, "BRAINBRIDGE_COMPILE_JOBS": "1", "OMP_NUM_THREADS": "1",
-           "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
+    env = _child_env()
     for r in range(REPEATS):
         for case in out:
             with tempfile.TemporaryDirectory(prefix="bb-cython-bench-") as cache:
