@@ -37,14 +37,34 @@ def _compile(root: Path, cache: Path, salt: str, *flags: str) -> subprocess.Comp
                           cwd=root, capture_output=True, text=True)
 
 
-def _log(root: Path) -> list[str]:
-    return (root / objcache.LOG).read_text().split()[::2] if (root / objcache.LOG).exists() else []
+def _log(root: Path, whole: bool = False) -> list[str]:
+    """The build's log (objcache.LOG): "hit"/"miss" per compilation, or each whole line."""
+    lines = (root / objcache.LOG).read_text().splitlines() if (root / objcache.LOG).exists() else []
+    return lines if whole else [line.split()[0] for line in lines]
+
+
+def _std_project(root: Path, value: int) -> Path:
+    """A source that includes every header of objcache.STD_HEADERS, as each file of a Brian2
+    standalone program does (through objects.h and the code-object templates)."""
+    _project(root, value)
+    includes = "".join(f"#include <{h}>\n" for h in reversed(objcache.STD_HEADERS))
+    (root / "f.cpp").write_text('#include "value.h"\n' + includes + (
+        "std::vector<double> g(int n) { std::mt19937 r(n); std::vector<double> v(n);\n"
+        "  for (auto &x : v) x = std::exp(VALUE * std::generate_canonical<double, 53>(r)); return v; }\n"))
+    return root
+
+
+def _code(obj: Path) -> str:
+    """An object's machine code (objdump's disassembly, without the file's name)."""
+    return subprocess.run(["objdump", "-d", "-r", str(obj)], capture_output=True, text=True,
+                          check=True).stdout.split("\n", 2)[2]
 
 
 def test_a_miss_writes_the_compilers_object_and_only_the_same_inputs_hit(tmp_path):
     cache, salt = tmp_path / "cache", objcache.salt(GXX)
     a, b = _project(tmp_path / "a", 1), _project(tmp_path / "b", 1)
-    assert _compile(a, cache, salt, *FLAGS).returncode == 0 and _log(a) == ["miss"]
+    # a source that lacks the standard headers of the precompiled one is compiled as it is
+    assert _compile(a, cache, salt, *FLAGS).returncode == 0 and _log(a, whole=True) == ["miss f.cpp"]
     # the object compiled through the cache is the compiler's own, byte for byte
     direct = subprocess.run([GXX, "-c", *FLAGS, "f.cpp", "-o", "direct.o"], cwd=a)
     assert direct.returncode == 0 and (a / "f.o").read_bytes() == (a / "direct.o").read_bytes()
@@ -60,6 +80,45 @@ def test_a_miss_writes_the_compilers_object_and_only_the_same_inputs_hit(tmp_pat
     e = _project(tmp_path / "e", 1)
     assert _compile(e, cache, "another-salt", *FLAGS).returncode == 0 and _log(e) == ["miss"]
     assert len(list(cache.glob("*.o"))) == 4 and not list(cache.glob("*.tmp"))
+
+
+def test_a_source_with_the_standard_headers_compiles_them_precompiled_to_the_same_code(tmp_path, monkeypatch):
+    """A miss of a source that includes every header of objcache.STD_HEADERS (as each file of a
+    Brian2 program does) compiles with them precompiled, once per flags: the machine code is the
+    compiler's own from the source, such objects are keyed apart from plain ones, and the
+    precompiled header is taken again by the next miss with those flags. A precompiled header that
+    does not work (a file cut short) costs the speed, never the object."""
+    cache, salt = tmp_path / "cache", objcache.salt(GXX)
+    a = _std_project(tmp_path / "a", 1)
+    assert _compile(a, cache, salt, *FLAGS).returncode == 0 and _log(a, whole=True) == ["miss f.cpp pch"]
+    (pch,) = (cache / objcache.PCH_DIR).glob("*/std.h.gch")
+    needed = (pch.parent / "files").read_text().split()
+    assert any(f.endswith("/random") for f in needed) and any(f.endswith("/iostream") for f in needed)
+    assert subprocess.run([GXX, "-c", *FLAGS, "f.cpp", "-o", "direct.o"], cwd=a).returncode == 0
+    assert _code(a / "f.o") == _code(a / "direct.o")
+    b = _std_project(tmp_path / "b", 2)  # another source, same flags: the same precompiled header
+    built = pch.stat().st_ino
+    assert _compile(b, cache, salt, *FLAGS).returncode == 0 and _log(b, whole=True) == ["miss f.cpp pch"]
+    assert list((cache / objcache.PCH_DIR).glob("*/std.h.gch")) == [pch] and pch.stat().st_ino == built
+    c = _std_project(tmp_path / "c", 1)
+    assert _compile(c, cache, salt, *FLAGS).returncode == 0 and _log(c) == ["hit"]
+    # other flags: a precompiled header of their own
+    d = _std_project(tmp_path / "d", 1)
+    assert _compile(d, cache, salt, *FLAGS, "-O1").returncode == 0 and _log(d, whole=True) == ["miss f.cpp pch"]
+    assert len(list((cache / objcache.PCH_DIR).glob("*/std.h.gch"))) == 2
+    # switched off: compiled plain, byte for byte the compiler's own, and kept apart (a miss)
+    monkeypatch.setenv(objcache.PCH_ENV, "0")
+    e = _std_project(tmp_path / "e", 1)
+    assert _compile(e, cache, salt, *FLAGS).returncode == 0 and _log(e, whole=True) == ["miss f.cpp"]
+    assert (e / "f.o").read_bytes() == (a / "direct.o").read_bytes()
+    monkeypatch.delenv(objcache.PCH_ENV)
+    # a precompiled header cut short: gcc refuses it, the file is compiled plain and not kept
+    pch.write_bytes(pch.read_bytes()[:4096])
+    before = sorted(cache.glob("*.o"))
+    f = _std_project(tmp_path / "f", 3)
+    assert _compile(f, cache, salt, *FLAGS).returncode == 0 and _log(f, whole=True) == ["miss f.cpp"]
+    assert subprocess.run([GXX, "-c", *FLAGS, "f.cpp", "-o", "direct.o"], cwd=f).returncode == 0
+    assert (f / "f.o").read_bytes() == (f / "direct.o").read_bytes() and sorted(cache.glob("*.o")) == before
 
 
 def test_a_kept_object_cut_short_is_compiled_again(tmp_path):
@@ -150,6 +209,26 @@ def test_prune_keeps_the_most_recently_used(tmp_path):
     assert objcache.prune(str(tmp_path / "missing"), keep=2) == 0
 
 
+def test_prune_keeps_the_most_recently_used_precompiled_headers(tmp_path):
+    """Each precompiled header is ~45 MB: prune keeps objcache.KEPT_PCH of them, by last use,
+    and removes what a crashed build left once it is older than any wait."""
+    root = tmp_path / objcache.PCH_DIR
+    n = objcache.KEPT_PCH + 2
+    for k in range(n):
+        (root / f"h{k}").mkdir(parents=True)
+        (root / f"h{k}" / "std.h.gch").write_bytes(b"x")
+        (root / f"h{k}.lock").touch()
+        os.utime(root / f"h{k}" / "std.h.gch", (1000 + k, 1000 + k))
+    old = time.time() - objcache.WAIT_S - 60
+    for name in ("crashed.tmp", "building.tmp"):
+        (root / name).mkdir()
+    os.utime(root / "crashed.tmp", (old, old))
+    objcache.prune(str(tmp_path))
+    kept = [f"h{k}" for k in range(n - objcache.KEPT_PCH, n)]
+    assert sorted(p.name for p in root.iterdir()) == sorted(
+        ["building.tmp", *kept, *(f"{k}.lock" for k in kept)])
+
+
 def _network() -> NetworkSpec:
     rng = np.random.default_rng(3)
     t, k = np.nonzero(rng.random((1000, 10)) < 0.01)
@@ -170,6 +249,12 @@ def test_a_program_built_in_a_second_directory_compiles_nothing(tmp_path, monkey
         records.append(bio.run(_network(), 100 * ms, target="cpp_standalone", build_dir=str(d)))
     first, second = (objcache.read_log(str(d / objcache.LOG)) for d in dirs)
     assert first["miss"] >= 10 and first["hit"] == 0
+    # each code object includes the standard headers: compiled with them precompiled; the program's
+    # own files (main.cpp, objects.cpp, ...) lack some of them and are compiled as they are
+    lines = [line.split() for line in (dirs[0] / objcache.LOG).read_text().splitlines()]
+    code = [line for line in lines if line[1].startswith("code_objects/")]
+    assert len(code) >= 8 and all(line[2:] == ["pch"] for line in code), code
+    assert all(line[2:] == [] for line in lines if line not in code)
     assert second == {"hit": first["miss"], "miss": 0}
     assert (dirs[0] / "main").read_bytes() == (dirs[1] / "main").read_bytes()
     for rec in records:
