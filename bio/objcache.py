@@ -353,6 +353,10 @@ def _pch(compiler: str, flags: list[str], salt_value: str, target: bytes, cache_
     whole (renamed into place): the header, the files it includes (`files`), `HEADER.gch`."""
     if os.environ.get(PCH_ENV, "1") == "0":
         return None
+    included = _included(preprocessed)
+    names = {os.path.basename(f) for f in included}
+    if not all(name.encode() in names for name in STD_HEADERS):  # not worth building it for
+        return None
     text = _header_text()
     h = hashlib.sha256(f"{salt_value}\0".encode() + target + b"\0" + "\0".join(flags).encode()
                        + b"\0\0" + text.encode())
@@ -369,7 +373,7 @@ def _pch(compiler: str, flags: list[str], salt_value: str, target: bytes, cache_
             return None
         with open(os.path.join(folder, "files"), "rb") as f:
             needed = set(f.read().split(b"\n")) - {b""}
-        if not needed or not needed <= _included(preprocessed):
+        if not needed or not needed <= included:
             return None
         os.utime(header + ".gch")  # recently used: kept by prune()
     except OSError:

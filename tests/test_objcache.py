@@ -80,6 +80,7 @@ def test_a_miss_writes_the_compilers_object_and_only_the_same_inputs_hit(tmp_pat
     e = _project(tmp_path / "e", 1)
     assert _compile(e, cache, "another-salt", *FLAGS).returncode == 0 and _log(e) == ["miss"]
     assert len(list(cache.glob("*.o"))) == 4 and not list(cache.glob("*.tmp"))
+    assert not (cache / objcache.PCH_DIR).exists()  # no precompiled header built for sources without its headers
 
 
 def test_a_source_with_the_standard_headers_compiles_them_precompiled_to_the_same_code(tmp_path, monkeypatch):
