@@ -15,8 +15,8 @@ the repeat (`$BRAINBRIDGE_CACHE_DIR` in a temporary folder):
   first  the cache on and empty: every file compiled, each code object with the standard
          headers precompiled, and kept;
   second the cache on, another slot (another worker on the same machine): files taken.
-The code objects of `plain` and `first` are disassembled (objdump -d -r) and compared: the
-precompiled header must not change the machine code.
+The code objects of `plain` and `first` are compared byte for byte: the precompiled header
+must not change the objects.
 Times are the wall time of `stdp.train` and of `stdp.label` (build, compile, run, read back),
 in this process; C++ files compiled/taken are counted from each build's objcache.log.
 Then two workers that start the same work at the same moment, each in a process and a slot of
@@ -151,13 +151,7 @@ def one(case: str, root: str, x, y) -> dict:
 def same_code(plain: str, pch: str) -> tuple[int, list[str]]:
     """(how many, which differ): the code objects that slot `pch` compiled with the precompiled
     header, against the same files of slot `plain` (its programs, by their directory names),
-    disassembled with their relocations (objdump -d -r, without the file's name)."""
-    import subprocess
-
-    def code(path):
-        out = subprocess.run(["objdump", "-d", "-r", path], capture_output=True, text=True, check=True)
-        return out.stdout.split("\n", 2)[2]
-
+    byte for byte."""
     n, differ = 0, []
     for d in sorted(os.listdir(pch)):
         with open(os.path.join(pch, d, objcache.LOG)) as f:
@@ -165,8 +159,9 @@ def same_code(plain: str, pch: str) -> tuple[int, list[str]]:
         for src in sources:
             obj = os.path.join(d, os.path.splitext(src)[0] + ".o")
             n += 1
-            if code(os.path.join(plain, obj)) != code(os.path.join(pch, obj)):
-                differ.append(obj)
+            with open(os.path.join(plain, obj), "rb") as a, open(os.path.join(pch, obj), "rb") as b:
+                if a.read() != b.read():
+                    differ.append(obj)
     return n, differ
 
 
@@ -245,7 +240,7 @@ def main(argv=None) -> int:
                       f"C++ files compiled {res['compiled']}, taken {res['taken']}", flush=True)
             compared.append(same_code(rows["plain"][-1]["slot"], rows["first"][-1]["slot"]))
             print(f"repeat {r}: code objects compiled with the precompiled header: {compared[-1][0]}, "
-                  f"machine code differing from plain: {compared[-1][1] or 'none'}", flush=True)
+                  f"objects differing from plain: {compared[-1][1] or 'none'}", flush=True)
             for case in TOGETHER:
                 res = together(case, root)
                 both[case].append(res)
@@ -310,10 +305,10 @@ def main(argv=None) -> int:
         f"{med['plain']:.1f} s, **{np.median(pch_saved):.0%}** less (per repeat "
         f"{', '.join(f'{e:.0%}' for e in pch_saved)}; the first slot's time includes building the "
         f"precompiled header), and {np.median(first_off):.0%} less than with the cache off (per repeat "
-        f"{', '.join(f'{e:.0%}' for e in first_off)}). Machine code: {n_code} code objects compiled with "
-        f"the precompiled header over the repeats, disassembled with their relocations against the same "
-        f"files compiled without it: "
-        + ("**identical, every one**." if not differ else f"**{len(differ)} differ** ({', '.join(differ)}).")
+        f"{', '.join(f'{e:.0%}' for e in first_off)}). Objects: {n_code} code objects compiled with "
+        f"the precompiled header over the repeats, against the same files compiled without it: "
+        + ("**identical byte for byte, every one**." if not differ
+           else f"**{len(differ)} differ** ({', '.join(differ)}).")
         + " main.cpp, objects.cpp, run.cpp and the other files of the program itself lack some of the "
         f"headers and are compiled as before. "
         f"Learned weights and neuron labels identical in every case and repeat: {'yes' if same else 'NO'}.",

@@ -33,12 +33,14 @@ Most of a miss is not the network's code: each code object of a standalone progr
 object). So a miss whose source already includes every file of `STD_HEADERS` (each code
 object; not main.cpp, objects.cpp, run.cpp, ...) compiles with those headers precompiled
 (`_pch`: one `g++ -x c++-header` per compiler, target and flags, ~1.5 s, kept here): ~0.2 s a
-code object. The headers come first instead of where the source includes them; the standard
-makes them independent of order, and the code is the same (benchmarks/objcache.py compares
-the disassembly of every code object of its programs). Such objects are keyed apart from
-those compiled without it. A source that lacks one of the headers (it would gain declarations
-and static initialisers), a precompiled header that cannot be built, or a compilation that
-fails with it goes the plain way. $BRAINBRIDGE_PCH=0 switches the precompiled header off.
+code object. The headers are then parsed ahead of the source instead of where it includes
+them, which gives the same object only where nothing before them changes what they declare:
+the precompiled header is not used for a source that defines a macro they test ahead of them
+(`_GLIBCXX_DEBUG`, `NDEBUG`, ...), nor once a file it was built from has changed (built
+again), nor where gcc refuses it (the file is compiled plain and it is built again). Brian2's
+code objects meet that: benchmarks/objcache.py compares every code object of its programs
+with the same file compiled plain, byte for byte. Such objects are keyed apart from plain
+ones; a hit takes either. $BRAINBRIDGE_PCH=0 switches the precompiled header off.
 
 Run as a script by make (stdlib only; -I -S: no site-packages, nothing of bio/ on sys.path,
 ~20 ms); imported by bio.simulate for `salt`, `make_variable`, `prune` and `read_log`.
@@ -72,6 +74,8 @@ STD_HEADERS = ("algorithm", "climits", "cmath", "ctime", "fstream", "iostream", 
 PCH_DIR = "pch"  # in the cache directory: one folder per compiler, target and flags
 KEPT_PCH = 3  # at most this many precompiled headers (~45 MB each); least recently used go first
 _MARKER = re.compile(rb'^# \d+ "([^"]*)"', re.M)  # a line marker of the preprocessor's output
+_ENTRY = re.compile(rb'^# \d+ "([^"]*)"([ \d]*)$', re.M)  # the same, with its flags (1: entering a file)
+_DEFINE = re.compile(rb"^#(?:define|undef) ([A-Za-z_]\w*)", re.M)  # in `-dD`/`-dU` output
 
 
 def salt(compiler: str) -> str:
@@ -301,36 +305,43 @@ def main(argv: list[str]) -> int:
     pre = subprocess.run([compiler, *flags, "-E", source], capture_output=True)
     if pre.returncode != 0:  # let the compiler report the error
         return subprocess.call([compiler, *args])
-    header = _pch(compiler, flags, salt_value, target, cache_dir, pre.stdout)
     h = hashlib.sha256(salt_value.encode() + b"\0")
     h.update(target + b"\0")
     h.update("\0".join(flags).encode() + b"\0\0")
-    if header is not None:  # compiled with the headers first: an object of its own
-        h.update(b"pch\0" + _header_text().encode() + b"\0")
+    with_pch = h.copy()  # an object compiled with the standard headers first is keyed apart
+    with_pch.update(b"pch\0" + _header_text().encode() + b"\0")
     h.update(pre.stdout)
-    kept = os.path.join(cache_dir, h.hexdigest() + ".o")
-    if _taken(kept, obj, source):
-        return 0
+    with_pch.update(pre.stdout)
+    plain_kept = os.path.join(cache_dir, h.hexdigest() + ".o")
+    pch_kept = os.path.join(cache_dir, with_pch.hexdigest() + ".o")
+    use_pch = os.environ.get(PCH_ENV, "1") != "0"
+    for kept in ((pch_kept, plain_kept) if use_pch else (plain_kept,)):
+        if _taken(kept, obj, source):
+            return 0
+    folder = _pch(compiler, flags, salt_value, target, cache_dir, source, pre.stdout) if use_pch else None
+    kept = plain_kept if folder is None else pch_kept
     with _claimed(kept[:-2] + ".lock", cache_dir):
         if _taken(kept, obj, source):  # kept by the process this one waited for
             return 0
-        if header is not None:
-            proc = subprocess.run([compiler, "-c", *flags, "-include", header, source, "-o", obj],
-                                  capture_output=True)
+        if folder is not None:
+            proc = subprocess.run([compiler, "-c", *flags, "-include", os.path.join(folder, "std.h"), source,
+                                   "-o", obj], capture_output=True)
             if proc.returncode == 0:
+                sys.stderr.buffer.write(proc.stderr)  # the compiler's warnings, if any
                 _log("miss", source, "pch")
                 _keep(obj, kept, cache_dir)
                 return 0
-        # no precompiled header, or a failure with it (then the compiler reports its own errors, and
-        # the object is not kept under the key of one compiled with it): compiled from the
-        # preprocessed text rather than preprocessed again (~0.08 s a file), where gcc writes the
-        # same object byte for byte (its line markers name the source and headers)
+        # no precompiled header, or a failure with it (then the compiler reports its own errors):
+        # compiled from the preprocessed text rather than preprocessed again (~0.08 s a file),
+        # where gcc writes the same object byte for byte (its line markers name the source and
+        # headers)
         rc = subprocess.run([compiler, "-c", *flags, "-x", "c++-cpp-output", "-", "-o", obj],
                             input=pre.stdout).returncode
         if rc == 0:
+            if folder is not None:  # it failed with the precompiled header alone: built again next time
+                shutil.rmtree(folder, ignore_errors=True)
             _log("miss", source)
-            if header is None:
-                _keep(obj, kept, cache_dir)
+            _keep(obj, plain_kept, cache_dir)
     return rc
 
 
@@ -343,16 +354,48 @@ def _included(preprocessed: bytes) -> set[bytes]:
     return {f for f in _MARKER.findall(preprocessed) if not f.startswith(b"<")}
 
 
-def _pch(compiler: str, flags: list[str], salt_value: str, target: bytes, cache_dir: str,
+def _defined_first(compiler: str, flags: list[str], source: str, needed: set[bytes]) -> set[bytes] | None:
+    """The macros `source` (and what it includes) defines or undefines before it first includes a
+    file of `needed` (`g++ -E -dD`); the compiler's own, the command line's and the implicitly
+    included stdc-predef.h's are left out: the precompiled header sees them too. None when it
+    cannot be preprocessed so."""
+    out = subprocess.run([compiler, *flags, "-E", "-dD", source], capture_output=True)
+    if out.returncode != 0:
+        return None
+    text, names = out.stdout, set()
+    current, preincluded, pos = b"<built-in>", False, 0
+    for m in _ENTRY.finditer(text):
+        if not preincluded and not current.startswith(b"<"):
+            names.update(_DEFINE.findall(text, pos, m.start()))
+        name, entering = m.group(1), b"1" in m.group(2).split()
+        if entering:
+            preincluded = current == b"<command-line>"  # stdc-predef.h, included before the source
+            if name in needed and not preincluded:
+                return names
+        elif name == source.encode() or name.startswith(b"<"):
+            preincluded = False
+        current, pos = name, m.end()
+    if not preincluded and not current.startswith(b"<"):
+        names.update(_DEFINE.findall(text, pos))
+    return names
+
+
+def _pch(compiler: str, flags: list[str], salt_value: str, target: bytes, cache_dir: str, source: str,
          preprocessed: bytes) -> str | None:
-    """The header of `STD_HEADERS` to `-include` in this compilation, precompiled for these
-    flags, or None: switched off ($BRAINBRIDGE_PCH=0), a source that does not include every file
-    the header does, or a header that could not be built here (then never tried again for them).
+    """The folder of the precompiled header of `STD_HEADERS` (`std.h`, `std.h.gch`) for this
+    compilation, or None where it would not give the object of the plain compilation:
+    - a source that does not include every file the header does (it would gain declarations and
+      static initialisers);
+    - a source that defines or undefines, before its first standard header, a macro those headers
+      test or expand (`_GLIBCXX_DEBUG`, `NDEBUG`, ...: `g++ -dU` of the header, kept in `macros`;
+      the headers are parsed before anything in the source, so they would not see it);
+    - a header file in a relative folder (a `-I` that depends on where make runs);
+    - a header that could not be built here (tried again after WAIT_S).
 
     Built once per compiler, target and flags, under a lock, in a folder of its own that appears
-    whole (renamed into place): the header, the files it includes (`files`), `HEADER.gch`."""
-    if os.environ.get(PCH_ENV, "1") == "0":
-        return None
+    whole (renamed into place): the header, the files it includes with their size and mtime
+    (`files`; a file changed since, a C library update, say, builds it again), the macros
+    (`macros`), `std.h.gch`."""
     included = _included(preprocessed)
     names = {os.path.basename(f) for f in included}
     if not all(name.encode() in names for name in STD_HEADERS):  # not worth building it for
@@ -362,42 +405,80 @@ def _pch(compiler: str, flags: list[str], salt_value: str, target: bytes, cache_
                        + b"\0\0" + text.encode())
     root = os.path.join(cache_dir, PCH_DIR)
     folder = os.path.join(root, h.hexdigest()[:32])
-    header = os.path.join(folder, "std.h")
     try:
-        if not os.path.isdir(folder):
+        files = _pch_files(folder)
+        if files is None:
             os.makedirs(root, exist_ok=True)
             with _claimed(folder + ".lock", root):
-                if not os.path.isdir(folder):
+                files = _pch_files(folder)
+                if files is None:
+                    shutil.rmtree(folder, ignore_errors=True)
                     _build_pch(compiler, flags, text, root, folder)
-        if not os.path.exists(header + ".gch"):  # could not be built here
+                    files = _pch_files(folder)
+        if not files or not files <= included:
             return None
-        with open(os.path.join(folder, "files"), "rb") as f:
-            needed = set(f.read().split(b"\n")) - {b""}
-        if not needed or not needed <= included:
+        with open(os.path.join(folder, "macros"), "rb") as f:
+            macros = set(f.read().split())
+        defined = _defined_first(compiler, flags, source, files)
+        if defined is None or defined & macros:
             return None
-        os.utime(header + ".gch")  # recently used: kept by prune()
+        try:
+            os.utime(os.path.join(folder, "std.h.gch"))  # recently used: kept by prune()
+        except OSError:  # another user's cache, say
+            pass
     except OSError:
         return None
-    return header
+    return folder
+
+
+def _pch_files(folder: str) -> set[bytes] | None:
+    """The files the precompiled header in `folder` includes; an empty set where it could not be
+    built (less than WAIT_S ago); None where there is none to use: not built, or built from a
+    file that has changed since."""
+    try:
+        with open(os.path.join(folder, "files"), "rb") as f:
+            rows = [line.split(b"\t") for line in f.read().split(b"\n") if line]
+        if not os.path.exists(os.path.join(folder, "std.h.gch")):
+            return set() if os.stat(folder).st_mtime > time.time() - WAIT_S else None
+        files = set()
+        for path, size, mtime in rows:
+            if not os.path.isabs(path):
+                return set()  # where make runs decides which file it is: not used
+            st = os.stat(path)
+            if st.st_size != int(size) or st.st_mtime_ns != int(mtime):
+                return None
+            files.add(path)
+        return files
+    except (OSError, ValueError):
+        return None
 
 
 def _build_pch(compiler: str, flags: list[str], text: str, root: str, folder: str) -> None:
-    """Write the header, the files it includes and its precompiled form for `flags` into a new
-    folder and rename it to `folder`; a header that does not compile leaves a folder without the
-    precompiled form."""
+    """Write the header, the files it includes (with size and mtime), the macros it tests or
+    expands, and its precompiled form for `flags` into a new folder and rename it to `folder`; a
+    header that does not compile leaves a folder without the precompiled form."""
     tmp = tempfile.mkdtemp(dir=root, suffix=".tmp")
     try:
         header = os.path.join(tmp, "std.h")
         with open(header, "w") as f:
             f.write(text)
         pre = subprocess.run([compiler, *flags, "-E", "-x", "c++", header], capture_output=True)
-        built = pre.returncode == 0 and subprocess.run(
+        used = subprocess.run([compiler, *flags, "-E", "-dU", "-x", "c++", header], capture_output=True)
+        built = pre.returncode == 0 and used.returncode == 0 and subprocess.run(
             [compiler, *flags, "-x", "c++-header", header, "-o", header + ".gch.tmp"],
             capture_output=True).returncode == 0
-        with open(os.path.join(tmp, "files"), "wb") as f:
-            if built:
-                f.write(b"\n".join(sorted(_included(pre.stdout) - {header.encode()})))
+        rows = []
         if built:
+            for path in sorted(_included(pre.stdout) - {header.encode()}):
+                st = os.stat(path)
+                rows.append(b"%s\t%d\t%d" % (path, st.st_size, st.st_mtime_ns))
+        with open(os.path.join(tmp, "files"), "wb") as f:
+            f.write(b"\n".join(rows))
+        with open(os.path.join(tmp, "macros"), "wb") as f:
+            f.write(b"\n".join(sorted(set(_DEFINE.findall(used.stdout)))))
+        if built:
+            with open(header + ".gch.tmp", "rb+") as f:  # whole on disk before it is renamed into use
+                os.fsync(f.fileno())
             os.replace(header + ".gch.tmp", header + ".gch")
         os.rename(tmp, folder)
     finally:

@@ -43,12 +43,13 @@ def _log(root: Path, whole: bool = False) -> list[str]:
     return lines if whole else [line.split()[0] for line in lines]
 
 
-def _std_project(root: Path, value: int) -> Path:
+def _std_project(root: Path, value: int, before: str = "") -> Path:
     """A source that includes every header of objcache.STD_HEADERS, as each file of a Brian2
-    standalone program does (through objects.h and the code-object templates)."""
+    standalone program does (through objects.h and the code-object templates); `before`: lines
+    ahead of them."""
     _project(root, value)
     includes = "".join(f"#include <{h}>\n" for h in reversed(objcache.STD_HEADERS))
-    (root / "f.cpp").write_text('#include "value.h"\n' + includes + (
+    (root / "f.cpp").write_text(before + '#include "value.h"\n' + includes + (
         "std::vector<double> g(int n) { std::mt19937 r(n); std::vector<double> v(n);\n"
         "  for (auto &x : v) x = std::exp(VALUE * std::generate_canonical<double, 53>(r)); return v; }\n"))
     return root
@@ -83,20 +84,28 @@ def test_a_miss_writes_the_compilers_object_and_only_the_same_inputs_hit(tmp_pat
     assert not (cache / objcache.PCH_DIR).exists()  # no precompiled header built for sources without its headers
 
 
+def _pch_used(root: Path, pch: Path, *flags: str) -> bool:
+    """Whether gcc takes the precompiled header `pch` for root/f.cpp (`-H` marks it with "!"),
+    rather than ignoring it and parsing the header's text."""
+    out = subprocess.run([GXX, *flags, "-include", str(pch.with_suffix("")), "-H", "-fsyntax-only", "f.cpp"],
+                         cwd=root, capture_output=True, text=True)
+    return out.returncode == 0 and out.stderr.startswith(f"! {pch}")
+
+
 def test_a_source_with_the_standard_headers_compiles_them_precompiled_to_the_same_code(tmp_path, monkeypatch):
     """A miss of a source that includes every header of objcache.STD_HEADERS (as each file of a
-    Brian2 program does) compiles with them precompiled, once per flags: the machine code is the
-    compiler's own from the source, such objects are keyed apart from plain ones, and the
-    precompiled header is taken again by the next miss with those flags. A precompiled header that
-    does not work (a file cut short) costs the speed, never the object."""
+    Brian2 program does) compiles with them precompiled, once per flags: gcc takes the precompiled
+    header, the object is the compiler's own from the source byte for byte, such objects are keyed
+    apart from plain ones, and the next miss with those flags takes the same precompiled header."""
     cache, salt = tmp_path / "cache", objcache.salt(GXX)
     a = _std_project(tmp_path / "a", 1)
     assert _compile(a, cache, salt, *FLAGS).returncode == 0 and _log(a, whole=True) == ["miss f.cpp pch"]
     (pch,) = (cache / objcache.PCH_DIR).glob("*/std.h.gch")
-    needed = (pch.parent / "files").read_text().split()
+    assert _pch_used(a, pch, *FLAGS)
+    needed = [row.split("\t")[0] for row in (pch.parent / "files").read_text().splitlines()]
     assert any(f.endswith("/random") for f in needed) and any(f.endswith("/iostream") for f in needed)
     assert subprocess.run([GXX, "-c", *FLAGS, "f.cpp", "-o", "direct.o"], cwd=a).returncode == 0
-    assert _code(a / "f.o") == _code(a / "direct.o")
+    assert (a / "f.o").read_bytes() == (a / "direct.o").read_bytes()
     b = _std_project(tmp_path / "b", 2)  # another source, same flags: the same precompiled header
     built = pch.stat().st_ino
     assert _compile(b, cache, salt, *FLAGS).returncode == 0 and _log(b, whole=True) == ["miss f.cpp pch"]
@@ -112,14 +121,55 @@ def test_a_source_with_the_standard_headers_compiles_them_precompiled_to_the_sam
     e = _std_project(tmp_path / "e", 1)
     assert _compile(e, cache, salt, *FLAGS).returncode == 0 and _log(e, whole=True) == ["miss f.cpp"]
     assert (e / "f.o").read_bytes() == (a / "direct.o").read_bytes()
-    monkeypatch.delenv(objcache.PCH_ENV)
-    # a precompiled header cut short: gcc refuses it, the file is compiled plain and not kept
+
+
+def test_where_the_precompiled_header_would_change_the_object_the_source_is_compiled_plain(tmp_path):
+    """The headers are parsed ahead of the source with the precompiled header, so it is used only
+    where that cannot change the object (review of bio.objcache._pch):
+    - a macro the standard headers test, defined before them (`_GLIBCXX_DEBUG` turns on libstdc++'s
+      checked containers): compiled plain, the program aborts on an index out of range as it should;
+      an include guard before them (each Brian2 header has one) does not stop it;
+    - a header it was built from that changed since (a C library update; here a header of an
+      absolute -I folder): built again, and the object has the new value;
+    - a precompiled header that gcc refuses (cut short): the file is compiled plain and kept, and
+      the precompiled header is built again for the next."""
+    cache, salt = tmp_path / "cache", objcache.salt(GXX)
+    debug = _std_project(tmp_path / "debug", 1, "#define _GLIBCXX_DEBUG 1\n")
+    with open(debug / "f.cpp", "a") as f:
+        f.write("int main() { std::vector<int> v(3); return v[5]; }\n")
+    assert _compile(debug, cache, salt, *FLAGS).returncode == 0 and _log(debug, whole=True) == ["miss f.cpp"]
+    assert subprocess.run([GXX, "f.o", "-o", "prog"], cwd=debug).returncode == 0
+    assert subprocess.run([str(debug / "prog")], capture_output=True).returncode != 0  # aborted
+    guard = _std_project(tmp_path / "guard", 1, "#ifndef MY_HEADER_H\n#define MY_HEADER_H\n#endif\n")
+    assert _compile(guard, cache, salt, *FLAGS).returncode == 0 and _log(guard, whole=True) == ["miss f.cpp pch"]
+
+    over = tmp_path / "over"  # a header of the precompiled one, in an absolute -I folder
+    over.mkdir()
+    flags = (*FLAGS, f"-I{over}")
+    for k, value in enumerate((1, 2)):
+        (over / "climits").write_text("#ifndef OVER_CLIMITS\n#define OVER_CLIMITS\n#include_next <climits>\n"
+                                      f"#define OVER_VALUE {value}\n#endif\n")
+        os.utime(over / "climits", ns=(10**18 + k, 10**18 + k))
+        root = _std_project(tmp_path / f"over{value}", 1)
+        with open(root / "f.cpp", "a") as f:
+            f.write("int over() { return OVER_VALUE; }\n")
+        assert _compile(root, cache, salt, *flags).returncode == 0 and _log(root, whole=True) == ["miss f.cpp pch"]
+        assert subprocess.run([GXX, "-c", *flags, "f.cpp", "-o", "direct.o"], cwd=root).returncode == 0
+        assert (root / "f.o").read_bytes() == (root / "direct.o").read_bytes()
+    assert (tmp_path / "over1" / "f.o").read_bytes() != (tmp_path / "over2" / "f.o").read_bytes()
+
+    (pch,) = [p for p in (cache / objcache.PCH_DIR).glob("*/std.h.gch")
+              if str(over) not in (p.parent / "files").read_text()]  # FLAGS' own
     pch.write_bytes(pch.read_bytes()[:4096])
-    before = sorted(cache.glob("*.o"))
-    f = _std_project(tmp_path / "f", 3)
-    assert _compile(f, cache, salt, *FLAGS).returncode == 0 and _log(f, whole=True) == ["miss f.cpp"]
-    assert subprocess.run([GXX, "-c", *FLAGS, "f.cpp", "-o", "direct.o"], cwd=f).returncode == 0
-    assert (f / "f.o").read_bytes() == (f / "direct.o").read_bytes() and sorted(cache.glob("*.o")) == before
+    cut = _std_project(tmp_path / "cut", 3)
+    assert _compile(cut, cache, salt, *FLAGS).returncode == 0 and _log(cut, whole=True) == ["miss f.cpp"]
+    assert subprocess.run([GXX, "-c", *FLAGS, "f.cpp", "-o", "direct.o"], cwd=cut).returncode == 0
+    assert (cut / "f.o").read_bytes() == (cut / "direct.o").read_bytes()
+    again = _std_project(tmp_path / "again", 3)  # the same source elsewhere: the plain object was kept
+    assert _compile(again, cache, salt, *FLAGS).returncode == 0 and _log(again) == ["hit"]
+    other = _std_project(tmp_path / "other", 4)  # the next miss has a working precompiled header again
+    assert _compile(other, cache, salt, *FLAGS).returncode == 0 and _log(other, whole=True) == ["miss f.cpp pch"]
+    assert pch.exists() and _pch_used(other, pch, *FLAGS)
 
 
 def test_a_kept_object_cut_short_is_compiled_again(tmp_path):
