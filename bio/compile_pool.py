@@ -53,7 +53,7 @@ _OUTSIDE: list = []  # the Cython directive defaults the outermost block replace
 # Cython directives for the modules compiled here, beyond those Brian2's templates set.
 # binding=False: a module's `main` becomes a plain builtin function instead of a Cython
 # function object, whose type Cython otherwise writes into every module (~80 KB of C++ of
-# its ~570 KB; benchmarks/objcache.py: 21% less CPU to compile a network's modules). Brian2 only ever calls `main(namespace)`, which
+# its ~570 KB; benchmarks/objcache.py: 18% less CPU to compile a network's modules). Brian2 only ever calls `main(namespace)`, which
 # works the same either way, so a module built without it (by Brian2 alone) is as good.
 LEAN_DIRECTIVES = {"binding": False}
 

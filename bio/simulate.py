@@ -596,7 +596,7 @@ def _without_debug_info(args: list[str]) -> list[str]:
     """Brian2's compiler flags with `-g0` last, unless they ask for debug information themselves.
     The cython modules are compiled with Python's own CFLAGS first, and those of a Python built
     from source hold `-g`: debug information for thousands of lines of Cython's C++ per module
-    (benchmarks/objcache.py: 13% (3-20%) of the CPU time of compiling a network, 4.1 MB of
+    (benchmarks/objcache.py: 20% (13-23%) of the CPU time of compiling a network, 4.1 MB of
     modules against 1.0 MB). gcc's code does not depend on it (its -fcompare-debug checks exactly
     that), so the spikes are the same. A change of flags compiles every module once more."""
     if any(a.startswith("-g") for a in args):
