@@ -73,8 +73,8 @@ STD_HEADERS = ("algorithm", "climits", "cmath", "ctime", "fstream", "iostream", 
                "map", "random", "set", "utility", "vector")
 PCH_DIR = "pch"  # in the cache directory: one folder per compiler, target and flags
 KEPT_PCH = 3  # at most this many precompiled headers (~45 MB each); least recently used go first
-_MARKER = re.compile(rb'^# \d+ "([^"]*)"', re.M)  # a line marker of the preprocessor's output
-_ENTRY = re.compile(rb'^# \d+ "([^"]*)"([ \d]*)$', re.M)  # the same, with its flags (1: entering a file)
+# a line marker of the preprocessor's output: the file, then its flags (1: entering the file)
+_MARKER = re.compile(rb'^# \d+ "([^"]*)"([ \d]*)$', re.M)
 _DEFINE = re.compile(rb"^#(?:define|undef) ([A-Za-z_]\w*)", re.M)  # in `-dD`/`-dU` output
 
 
@@ -351,7 +351,7 @@ def _header_text() -> str:
 
 def _included(preprocessed: bytes) -> set[bytes]:
     """The files a preprocessor's output came from (its line markers)."""
-    return {f for f in _MARKER.findall(preprocessed) if not f.startswith(b"<")}
+    return {f for f, _ in _MARKER.findall(preprocessed) if not f.startswith(b"<")}
 
 
 def _defined_first(compiler: str, flags: list[str], source: str, needed: set[bytes]) -> set[bytes] | None:
@@ -364,7 +364,7 @@ def _defined_first(compiler: str, flags: list[str], source: str, needed: set[byt
         return None
     text, names = out.stdout, set()
     current, preincluded, pos = b"<built-in>", False, 0
-    for m in _ENTRY.finditer(text):
+    for m in _MARKER.finditer(text):
         if not preincluded and not current.startswith(b"<"):
             names.update(_DEFINE.findall(text, pos, m.start()))
         name, entering = m.group(1), b"1" in m.group(2).split()
